@@ -1,0 +1,35 @@
+// Minimal, strict command-line option parsing for transportlab-cli: --key value or --key=value;
+// every option a subcommand accepts is declared up front, anything else is an error naming it.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tl::cli {
+
+struct OptionSpec {
+    std::string name;  // without the leading --
+    bool takesValue = true;
+    std::string help;
+};
+
+class Args {
+public:
+    // Throws tl::Error for unknown options or missing values.
+    Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs);
+    bool has(const std::string& name) const { return values_.count(name) > 0; }
+    std::string text(const std::string& name, const std::string& fallback = "") const;
+    std::string required(const std::string& name) const;
+    double real(const std::string& name, double fallback, double lo, double hi) const;
+    long long integer(const std::string& name, long long fallback, long long lo, long long hi) const;
+    const std::vector<std::string>& positional() const { return positional_; }
+
+private:
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> positional_;
+};
+
+std::string usageOf(const std::vector<OptionSpec>& specs);
+
+}  // namespace tl::cli

@@ -1,0 +1,181 @@
+#include "cli/cli.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include "cli/args.h"
+#include "kernels/reduce.h"
+#include "measure/csv.h"
+#include "measure/spec.h"
+#include "ot/solve.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace tl::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+const char* kVersion = "0.1.0";
+
+std::string num(double v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
+
+// JSON has no NaN/inf: such values become null.
+json jnum(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+const std::vector<OptionSpec> kOtOptions = {
+    {"source", true, "source measure SPEC (KIND:key=value,... or a .csv path)"},
+    {"target", true, "target measure SPEC"},
+    {"method", true, "exact | sinkhorn | gaussian (default exact)"},
+    {"epsilon", true, "entropic regularisation, absolute, in squared-distance units (sinkhorn; default 0.01)"},
+    {"tolerance", true, "stop when the L1 marginal error is below this (sinkhorn; default 1e-6)"},
+    {"max-iterations", true, "iteration cap (sinkhorn; default 100000)"},
+    {"threads", true, "worker threads, 0 = all cores (default 0)"},
+    {"no-epsilon-scaling", false, "run Sinkhorn at the final epsilon from the start"},
+    {"plan-threshold", true, "sinkhorn plan output keeps pi_ij >= threshold * a_i (default 1e-8)"},
+    {"plan-out", true, "write the plan as CSV i,j,mass"},
+    {"potentials-out", true, "write dual potentials as CSV side,index,potential"},
+};
+
+const std::vector<OptionSpec> kMeasureOptions = {
+    {"spec", true, "measure SPEC"},
+    {"out", true, "output CSV (x,y[,z],weight)"},
+};
+
+std::string joinPlan(const std::vector<PlanEntry>& plan) {
+    std::string s = "i,j,mass\n";
+    s.reserve(plan.size() * 32);
+    for (const auto& e : plan) s += std::to_string(e.i) + "," + std::to_string(e.j) + "," + num(e.mass) + "\n";
+    return s;
+}
+
+std::string joinPotentials(const std::vector<double>& f, const std::vector<double>& g) {
+    std::string s = "side,index,potential\n";
+    for (std::size_t i = 0; i < f.size(); ++i) s += "source," + std::to_string(i) + "," + num(f[i]) + "\n";
+    for (std::size_t j = 0; j < g.size(); ++j) s += "target," + std::to_string(j) + "," + num(g[j]) + "\n";
+    return s;
+}
+
+int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+    Args a(argv, kOtOptions);
+    if (!a.positional().empty()) throw Error("unexpected argument '" + a.positional().front() + "'");
+    OtOptions opt;
+    opt.method = parseOtMethod(a.text("method", "exact"));
+    const double eps = a.real("epsilon", 0.01, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+    if (!(eps > 0)) throw Error("--epsilon must be > 0 (got " + a.text("epsilon") + ")");
+    const double tol = a.real("tolerance", 1e-6, -1, 1e6);
+    if (!(tol > 0)) throw Error("--tolerance must be > 0 (got " + a.text("tolerance") + ")");
+    opt.sinkhorn.epsilon = eps;
+    opt.sinkhorn.tolerance = tol;
+    opt.sinkhorn.maxIterations = static_cast<int>(a.integer("max-iterations", 100000, 1, 100'000'000));
+    opt.sinkhorn.threads = opt.exact.threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    opt.sinkhorn.epsilonScaling = !a.has("no-epsilon-scaling");
+    opt.sinkhorn.planThreshold = a.real("plan-threshold", 1e-8, 0, 1);
+    const std::string planOut = a.text("plan-out"), potOut = a.text("potentials-out");
+    if (opt.method == OtMethod::Gaussian && (!planOut.empty() || !potOut.empty()))
+        throw Error("the gaussian method computes a linear map, not a discrete plan or potentials: drop --plan-out/--potentials-out");
+    opt.computePlan = !planOut.empty();
+
+    const PointCloud source = measureFromSpec(a.required("source"));
+    const PointCloud target = measureFromSpec(a.required("target"));
+    if (source.dim != target.dim)
+        throw Error("dimension mismatch: source is " + std::to_string(source.dim) + "-D, target is " + std::to_string(target.dim) + "-D");
+
+    const OtResult r = solveOt(source, target, opt);
+    if (r.status == OtStatus::NumericalError || r.status == OtStatus::Infeasible) throw Error(r.message);
+    if (!planOut.empty()) writeFileAtomic(planOut, joinPlan(r.plan));
+    if (!potOut.empty()) writeFileAtomic(potOut, joinPotentials(r.f, r.g));
+    if (!r.ok()) err << "warning: " << r.message << "\n";
+
+    json j;
+    j["method"] = toString(r.method);
+    j["status"] = toString(r.status);
+    j["n"] = source.size();
+    j["m"] = target.size();
+    j["dim"] = source.dim;
+    j["cost"] = jnum(r.cost);
+    j["iterations"] = r.iterations;
+    j["marginal_error"] = jnum(r.marginalError);
+    j["seconds"] = r.seconds;
+    if (opt.method == OtMethod::Sinkhorn) {
+        j["epsilon"] = eps;
+        j["entropic_dual"] = jnum(r.dualObjective);
+        j["simd"] = kernels::simdTargetName();
+    }
+    if (opt.method == OtMethod::Exact) j["dual_objective"] = jnum(r.dualObjective);
+    if (opt.computePlan) j["plan_entries"] = r.plan.size();
+    out << j.dump() << std::endl;
+    return 0;
+}
+
+int cmdMeasure(const std::vector<std::string>& argv, std::ostream& out) {
+    Args a(argv, kMeasureOptions);
+    const PointCloud pc = measureFromSpec(a.required("spec"));
+    writeCsv(a.required("out"), pc);
+    json j;
+    j["n"] = pc.size();
+    j["dim"] = pc.dim;
+    const auto m = pc.mean();
+    j["mean"] = std::vector<double>(m.data(), m.data() + m.size());
+    out << j.dump() << std::endl;
+    return 0;
+}
+
+std::string usage() {
+    std::ostringstream os;
+    os << "transportlab-cli " << kVersion << " - watch probability measures move (headless)\n\n"
+       << "Usage:\n"
+       << "  transportlab-cli ot --source SPEC --target SPEC --method exact|sinkhorn|gaussian [options]\n"
+       << kOtOptions.size() << " options:\n"
+       << usageOf(kOtOptions)
+       << "  transportlab-cli measure --spec SPEC --out FILE.csv   sample a measure to CSV\n"
+       << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
+       << "  transportlab-cli --version | --help\n";
+    return os.str();
+}
+
+}  // namespace
+
+int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        (args.empty() ? err : out) << usage();
+        return args.empty() ? 2 : 0;
+    }
+    const std::string cmd = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+        if (cmd == "--version") {
+            out << "transportlab-cli " << kVersion << "\n";
+            return 0;
+        }
+        if (cmd == "ot") return cmdOt(rest, out, err);
+        if (cmd == "measure") return cmdMeasure(rest, out);
+        if (cmd == "kinds") {
+            out << specReferenceMarkdown();
+            return 0;
+        }
+        err << "error: unknown command '" << cmd << "' (try --help)\n";
+        return 2;
+    } catch (const Error& e) {
+        err << "error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        err << "error: out of memory (try fewer points or the sinkhorn method)\n";
+        return 1;
+    } catch (const std::exception& e) {
+        err << "error: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace tl::cli

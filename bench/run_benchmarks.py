@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Runs TransportLab's benchmarks beside POT on the same instances and prints the ratios.
+
+Instances (issue 2): source N(0, I), target uniform on [0,1]^2, uniform weights, 2-D, written once
+as CSV by `transportlab-cli measure` and read by both sides. Each case runs in its own process,
+so peak RSS is per case. Usage: /usr/bin/python3 bench/run_benchmarks.py [--build DIR] [--quick]
+[--markdown FILE]."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd):
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit("benchmark failed: %s\n%s" % (" ".join(cmd), res.stderr))
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--markdown", help="also write the tables to this file")
+    args = ap.parse_args()
+    cli = os.path.join(args.build, "app", "transportlab-cli")
+    bench = os.path.join(args.build, "bench", "transportlab-bench")
+    peer = [sys.executable, os.path.join(HERE, "pot_peer.py")]
+    tmp = tempfile.mkdtemp(prefix="tl-bench-")
+    lines = []
+
+    def emit(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    def instance(n):
+        src, tgt = os.path.join(tmp, "src%d.csv" % n), os.path.join(tmp, "tgt%d.csv" % n)
+        if not os.path.exists(src):
+            run_json([cli, "measure", "--spec", "gaussian:n=%d,seed=11" % n, "--out", src])
+            run_json([cli, "measure", "--spec", "uniform:n=%d,seed=12" % n, "--out", tgt])
+        return src, tgt
+
+    sink_sizes = [1000, 4000] if args.quick else [1000, 4000, 10000]
+    exact_sizes = [500, 1000] if args.quick else [500, 1000, 2000]
+    eps = 0.1
+
+    emit("### Kernel-reduction engine (log-sum-exp over pairs, 2-D, n = m = 4000)")
+    k = run_json([bench, "kernel", "--n", "4000", "--reps", "5"])
+    emit("SIMD target: %s" % k["simd"])
+    emit("")
+    emit("| precision | 1 thread ns/pair | 2 threads ns/pair | scalar reference ns/pair | SIMD 2 threads vs scalar |")
+    emit("|---|---|---|---|---|")
+    for p in ("double", "float"):
+        emit("| %s | %.3f | %.3f | %.1f | %.0fx |" % (p, k[p]["1"]["ns_per_pair"], k[p]["2"]["ns_per_pair"],
+             k[p]["scalar_reference"]["ns_per_pair"], k[p]["scalar_reference"]["ns_per_pair"] / k[p]["2"]["ns_per_pair"]))
+    emit("")
+
+    emit("### Sinkhorn, time per iteration at eps = %g (no eps-scaling), vs POT" % eps)
+    emit("")
+    emit("| N = M | TransportLab s/iter | POT sinkhorn_log s/iter | ratio | POT sinkhorn (dense) s/iter | ratio | TL peak RSS MB | POT log RSS MB | POT dense RSS MB |")
+    emit("|---|---|---|---|---|---|---|---|---|")
+    for n in sink_sizes:
+        src, tgt = instance(n)
+        k1, k2 = (2, 7) if n >= 10000 else (3, 13)
+        tl = run_json([bench, "sinkhorn", "--source", src, "--target", tgt, "--epsilon", str(eps), "--k1", str(k1), "--k2", str(k2)])
+        plog = run_json(peer + ["sinkhorn_log", src, tgt, str(eps), str(k1), str(k2)])
+        pden = run_json(peer + ["sinkhorn", src, tgt, str(eps), str(k1), str(k2)])
+        t = tl["seconds_per_iteration"]
+        emit("| %d | %.4f | %.4f | **%.1fx** | %.4f | **%.2fx** | %.0f | %.0f | %.0f |" % (
+            n, t, plog["seconds_per_iteration"], plog["seconds_per_iteration"] / t,
+            pden["seconds_per_iteration"], pden["seconds_per_iteration"] / t,
+            tl["peak_rss_mb"], plog["peak_rss_mb"], pden["peak_rss_mb"]))
+    emit("")
+
+    emit("### Exact OT (including the cost matrix), vs POT ot.emd2 + ot.dist")
+    emit("")
+    emit("| N = M | TransportLab s | POT s | TL / POT time | cost relative difference |")
+    emit("|---|---|---|---|---|")
+    for n in exact_sizes:
+        src, tgt = instance(n)
+        tl = run_json([bench, "exact", "--source", src, "--target", tgt])
+        pe = run_json(peer + ["exact", src, tgt])
+        emit("| %d | %.3f | %.3f | **%.2fx** | %.1e |" % (n, tl["seconds"], pe["seconds"], tl["seconds"] / pe["seconds"],
+             abs(tl["cost"] - pe["cost"]) / abs(pe["cost"])))
+    emit("")
+
+    emit("### Agreement with POT on the same instance (N = M = 1000)")
+    emit("")
+    src, tgt = instance(1000)
+    tl = run_json([bench, "sinkhorn", "--source", src, "--target", tgt, "--epsilon", str(eps), "--converge", "--tolerance", "1e-10"])
+    pl = run_json(peer + ["sinkhorn_log", src, tgt, str(eps), "converge"])
+    emit("Sinkhorn eps = %g: TransportLab <pi,C> = %.10f, POT = %.10f, relative difference %.1e" % (
+        eps, tl["cost"], pl["cost"], abs(tl["cost"] - pl["cost"]) / abs(pl["cost"])))
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+// transportlab-bench: measures the kernel-reduction engine and the OT solvers on given
+// instances and prints one JSON object; bench/run_benchmarks.py runs it beside POT (same
+// instances, separate processes so peak RSS is per case) and prints the ratios.
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+#include "cli/args.h"
+#include "kernels/reduce.h"
+#include "measure/spec.h"
+#include "ot/exact.h"
+#include "ot/sinkhorn.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+
+double peakRssMb() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+template <class T>
+json kernelCase(std::size_t n, std::size_t m, int threads, int reps, bool reference) {
+    tl::Rng rng(7);
+    std::vector<T> x(n * 2), y(m * 2), h(m), out(n);
+    for (auto& v : x) v = static_cast<T>(rng.normal());
+    for (auto& v : y) v = static_cast<T>(rng.uniform());
+    for (auto& v : h) v = static_cast<T>(rng.uniform(-1, 1));
+    tl::kernels::PairSet<T> ps{2, x.data(), n, y.data(), m, h.data(), T(10)};
+    auto run = [&] { reference ? tl::kernels::reference::logSumExp(ps, out.data()) : tl::kernels::logSumExp(ps, out.data(), threads); };
+    run();  // warm up (thread pool, caches)
+    double best = 1e300;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = Clock::now();
+        run();
+        best = std::min(best, since(t0));
+    }
+    return {{"ns_per_pair", best * 1e9 / (static_cast<double>(n) * static_cast<double>(m))}, {"seconds", best}};
+}
+
+int benchKernel(const tl::cli::Args& a) {
+    const auto n = static_cast<std::size_t>(a.integer("n", 4000, 1, 1'000'000));
+    const int reps = static_cast<int>(a.integer("reps", 5, 1, 1000));
+    json j;
+    j["simd"] = tl::kernels::simdTargetName();
+    j["n"] = n;
+    for (int threads : {1, 2}) {
+        j["double"][std::to_string(threads)] = kernelCase<double>(n, n, threads, reps, false);
+        j["float"][std::to_string(threads)] = kernelCase<float>(n, n, threads, reps, false);
+    }
+    const std::size_t nr = std::min<std::size_t>(n, 1000);  // scalar reference is slow: smaller instance
+    j["double"]["scalar_reference"] = kernelCase<double>(nr, nr, 1, 2, true);
+    j["float"]["scalar_reference"] = kernelCase<float>(nr, nr, 1, 2, true);
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+int benchSinkhorn(const tl::cli::Args& a) {
+    const auto x = tl::measureFromSpec(a.required("source")), y = tl::measureFromSpec(a.required("target"));
+    tl::SinkhornOptions o;
+    o.epsilon = a.real("epsilon", 0.1, 1e-12, 1e12);
+    o.threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    json j;
+    j["n"] = x.size();
+    j["epsilon"] = o.epsilon;
+    if (a.has("converge")) {  // a converged solve, for agreement checks
+        o.tolerance = a.real("tolerance", 1e-9, 1e-300, 1);
+        const auto t0 = Clock::now();
+        const auto r = tl::sinkhorn(x, y, o);
+        j["seconds"] = since(t0);
+        j["cost"] = r.cost;
+        j["iterations"] = r.iterations;
+        j["marginal_error"] = r.marginalError;
+    } else {  // time per iteration at the final epsilon: difference of two fixed-length runs
+        o.epsilonScaling = false;
+        o.tolerance = 1e-300;
+        const int k1 = static_cast<int>(a.integer("k1", 3, 1, 100000)), k2 = static_cast<int>(a.integer("k2", 13, 2, 100000));
+        double t[2];
+        int idx = 0;
+        for (int k : {k1, k2}) {
+            o.maxIterations = k;
+            const auto t0 = Clock::now();
+            tl::sinkhorn(x, y, o);
+            t[idx++] = since(t0);
+        }
+        j["seconds_per_iteration"] = (t[1] - t[0]) / (k2 - k1);
+    }
+    j["peak_rss_mb"] = peakRssMb();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+int benchExact(const tl::cli::Args& a) {
+    const auto x = tl::measureFromSpec(a.required("source")), y = tl::measureFromSpec(a.required("target"));
+    tl::ExactOptions o;
+    o.threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    const auto t0 = Clock::now();
+    const auto r = tl::solveExact(x, y, o);
+    json j;
+    j["seconds"] = since(t0);  // includes the cost matrix, as ot.emd2 + ot.dist does
+    j["cost"] = r.cost;
+    j["n"] = x.size();
+    j["peak_rss_mb"] = peakRssMb();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+const std::vector<tl::cli::OptionSpec> kOptions = {
+    {"source", true, "source SPEC"}, {"target", true, "target SPEC"}, {"epsilon", true, "Sinkhorn epsilon"},
+    {"threads", true, "threads"},    {"n", true, "kernel size"},      {"reps", true, "repetitions (best of)"},
+    {"k1", true, "short run iterations"}, {"k2", true, "long run iterations"}, {"converge", false, "converged solve"},
+    {"tolerance", true, "tolerance for --converge"},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact [options]\n" << tl::cli::usageOf(kOptions);
+        return 2;
+    }
+    try {
+        const std::string cmd = args[0];
+        tl::cli::Args a(std::vector<std::string>(args.begin() + 1, args.end()), kOptions);
+        if (cmd == "kernel") return benchKernel(a);
+        if (cmd == "sinkhorn") return benchSinkhorn(a);
+        if (cmd == "exact") return benchExact(a);
+        std::cerr << "error: unknown benchmark '" << cmd << "'\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}

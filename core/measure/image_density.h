@@ -1,0 +1,29 @@
+// An image as a 2-D density: pixel intensity g in [0, 1] -> density proportional to g
+// (or 1 - g), sampled pixel by inverse CDF with uniform jitter inside the pixel.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "measure/point_cloud.h"
+
+namespace tl {
+
+struct GrayImage {
+    int width = 0, height = 0;
+    std::vector<double> pixels;  // row-major, top row first, values in [0, 1]
+};
+
+// Reads binary (P5) or ASCII (P2) PGM. Throws tl::Error on malformed files.
+GrayImage readPgm(const std::string& path);
+
+// Reads any image format: PGM natively, other formats through a reader registered for the
+// file's extension (the app registers a Qt-based PNG/JPEG reader; core has no Qt).
+GrayImage readGrayImage(const std::string& path);
+using ImageReader = std::function<GrayImage(const std::string& path)>;
+void registerImageReader(const std::string& extension, ImageReader reader);
+
+// Samples n points; the image spans `width` units horizontally, centred at 0, y pointing up.
+PointCloud sampleImageDensity(const GrayImage& image, std::size_t n, std::uint64_t seed, double width, bool invert);
+
+}  // namespace tl

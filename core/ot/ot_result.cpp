@@ -1,0 +1,64 @@
+#include "ot/ot_result.h"
+
+#include <cmath>
+
+#include "util/error.h"
+
+namespace tl {
+
+const char* toString(OtMethod m) {
+    switch (m) {
+        case OtMethod::Exact: return "exact";
+        case OtMethod::Sinkhorn: return "sinkhorn";
+        case OtMethod::Gaussian: return "gaussian";
+    }
+    return "?";
+}
+
+const char* toString(OtStatus s) {
+    switch (s) {
+        case OtStatus::Optimal: return "optimal";
+        case OtStatus::Converged: return "converged";
+        case OtStatus::MaxIterations: return "max_iterations";
+        case OtStatus::Cancelled: return "cancelled";
+        case OtStatus::Infeasible: return "infeasible";
+        case OtStatus::NumericalError: return "numerical_error";
+    }
+    return "?";
+}
+
+OtMethod parseOtMethod(const std::string& s) {
+    if (s == "exact") return OtMethod::Exact;
+    if (s == "sinkhorn") return OtMethod::Sinkhorn;
+    if (s == "gaussian") return OtMethod::Gaussian;
+    throw Error("unknown OT method '" + s + "' (expected exact, sinkhorn or gaussian)");
+}
+
+double sqDist(const PointCloud& x, std::size_t i, const PointCloud& y, std::size_t j) {
+    double c = 0;
+    for (int k = 0; k < x.dim; ++k) {
+        const double d = x.point(i)[k] - y.point(j)[k];
+        c += d * d;
+    }
+    return c;
+}
+
+double planCost(const std::vector<PlanEntry>& plan, const PointCloud& x, const PointCloud& y) {
+    long double c = 0;
+    for (const auto& e : plan) c += static_cast<long double>(e.mass) * sqDist(x, e.i, y, e.j);
+    return static_cast<double>(c);
+}
+
+double planMarginalError(const std::vector<PlanEntry>& plan, const PointCloud& x, const PointCloud& y) {
+    std::vector<long double> r(x.size(), 0.0L), c(y.size(), 0.0L);
+    for (const auto& e : plan) {
+        r[e.i] += e.mass;
+        c[e.j] += e.mass;
+    }
+    long double er = 0, ec = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) er += std::fabs(r[i] - x.weights[i]);
+    for (std::size_t j = 0; j < c.size(); ++j) ec += std::fabs(c[j] - y.weights[j]);
+    return static_cast<double>(std::max(er, ec));
+}
+
+}  // namespace tl

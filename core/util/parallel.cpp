@@ -1,0 +1,138 @@
+#include "util/parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tl {
+
+int resolveThreads(int requested) {
+    const int hw = std::max(1u, std::thread::hardware_concurrency());
+    if (requested <= 0) return hw;
+    return std::min(requested, 256);
+}
+
+namespace {
+
+// Workers wait for a job; a job is a shared chunk counter plus a body.
+class Pool {
+public:
+    static Pool& instance() {
+        static Pool pool;
+        return pool;
+    }
+
+    void run(std::size_t n, std::size_t chunk, int threads,
+             const std::function<void(std::size_t, std::size_t)>& body) {
+        std::lock_guard<std::mutex> runLock(runMutex_);  // one job at a time
+        ensureWorkers(threads - 1);
+        Job job;
+        job.n = n;
+        job.chunk = chunk;
+        job.body = &body;
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            job_ = &job;
+            helpersWanted_ = threads - 1;
+            ++generation_;
+        }
+        cv_.notify_all();
+        work(job);
+        std::unique_lock<std::mutex> lk(m_);
+        doneCv_.wait(lk, [&] { return job.activeHelpers == 0 && helpersWanted_ == 0; });
+        job_ = nullptr;
+        lk.unlock();
+        if (job.error) std::rethrow_exception(job.error);
+    }
+
+    ~Pool() {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            quit_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+
+private:
+    struct Job {
+        std::size_t n = 0, chunk = 1;
+        const std::function<void(std::size_t, std::size_t)>* body = nullptr;
+        std::atomic<std::size_t> next{0};
+        int activeHelpers = 0;  // guarded by m_
+        std::exception_ptr error;
+        std::mutex errorMutex;
+    };
+
+    void ensureWorkers(int count) {
+        while (static_cast<int>(workers_.size()) < count) workers_.emplace_back([this] { loop(); });
+    }
+
+    static void work(Job& job) {
+        for (;;) {
+            const std::size_t b = job.next.fetch_add(job.chunk);
+            if (b >= job.n) return;
+            const std::size_t e = std::min(job.n, b + job.chunk);
+            try {
+                (*job.body)(b, e);
+            } catch (...) {
+                std::lock_guard<std::mutex> lk(job.errorMutex);
+                if (!job.error) job.error = std::current_exception();
+                job.next.store(job.n);
+            }
+        }
+    }
+
+    void loop() {
+        std::uint64_t seen = 0;
+        for (;;) {
+            Job* job = nullptr;
+            {
+                std::unique_lock<std::mutex> lk(m_);
+                cv_.wait(lk, [&] { return quit_ || (generation_ != seen && helpersWanted_ > 0); });
+                if (quit_) return;
+                seen = generation_;
+                --helpersWanted_;
+                job = job_;
+                ++job->activeHelpers;
+            }
+            work(*job);
+            {
+                std::lock_guard<std::mutex> lk(m_);
+                --job->activeHelpers;
+            }
+            doneCv_.notify_all();
+        }
+    }
+
+    std::mutex runMutex_;
+    std::mutex m_;
+    std::condition_variable cv_, doneCv_;
+    std::vector<std::thread> workers_;
+    Job* job_ = nullptr;
+    int helpersWanted_ = 0;
+    std::uint64_t generation_ = 0;
+    bool quit_ = false;
+};
+
+}  // namespace
+
+void parallelFor(std::size_t n, std::size_t chunk, int threads,
+                 const std::function<void(std::size_t, std::size_t)>& body) {
+    if (n == 0) return;
+    chunk = std::max<std::size_t>(1, chunk);
+    threads = resolveThreads(threads);
+    const std::size_t chunks = (n + chunk - 1) / chunk;
+    threads = static_cast<int>(std::min<std::size_t>(threads, chunks));
+    if (threads <= 1) {
+        body(0, n);
+        return;
+    }
+    Pool::instance().run(n, chunk, threads, body);
+}
+
+}  // namespace tl
