@@ -93,13 +93,15 @@ int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
 
     const OtResult r = solveOt(source, target, opt);
     if (r.status == OtStatus::NumericalError || r.status == OtStatus::Infeasible) throw Error(r.message);
-    if (!planOut.empty()) writeFileAtomic(planOut, joinPlan(r.plan));
-    if (!potOut.empty()) writeFileAtomic(potOut, joinPotentials(r.f, r.g));
+    std::vector<std::pair<std::string, std::string>> outputs;
+    if (!planOut.empty()) outputs.emplace_back(planOut, joinPlan(r.plan));
+    if (!potOut.empty()) outputs.emplace_back(potOut, joinPotentials(r.f, r.g));
+    writeFilesAtomic(outputs);  // all or nothing
     if (!r.ok()) err << "warning: " << r.message << "\n";
 
     json j;
-    j["method"] = toString(r.method);
-    j["status"] = toString(r.status);
+    j["method"] = methodName(r.method);
+    j["status"] = statusName(r.status);
     j["n"] = source.size();
     j["m"] = target.size();
     j["dim"] = source.dim;

@@ -163,7 +163,9 @@ HWY_NOINLINE void Rows(const Prepared<T>& P, std::size_t i0, T* HWY_RESTRICT out
         const std::size_t i = i0 + r;
         if (i >= P.n) break;
         const VT mx = hn::MaxOfLanes(d, M[r]);
-        const VT f = FastExp(d, K, hn::Sub(M[r], mx));
+        // Lanes whose reference never moved saw only excluded (-inf) terms: they contribute 0
+        // (the clamp in FastExp would otherwise count each as exp(-700)).
+        const VT f = hn::IfThenElseZero(hn::Gt(M[r], hn::Set(d, kStartRef<T>)), FastExp(d, K, hn::Sub(M[r], mx)));
         const T sum = hn::GetLane(hn::SumOfLanes(d, hn::Mul(S[r], f)));
         if (lse) lse[i] = sum > 0 ? rowOff[r] + hn::GetLane(mx) + std::log(sum) : -std::numeric_limits<T>::infinity();
         if constexpr (V > 0)

@@ -73,7 +73,14 @@ PointCloud parseCsv(std::string_view text, const std::string& name) {
             haveLayout = true;
             columns = fields.size();
             double probe;
-            const bool isHeader = std::any_of(fields.begin(), fields.end(), [&](std::string_view f) { return !parseNumber(f, probe); });
+            // A header has a name in some column; "nan"/"inf" are (bad) numbers, not names.
+            auto isName = [&](std::string_view f) {
+                if (parseNumber(f, probe)) return false;
+                std::string t = lower(f);
+                if (!t.empty() && (t[0] == '-' || t[0] == '+')) t.erase(0, 1);
+                return !(t == "nan" || t == "inf" || t == "infinity" || t.empty() || std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '.');
+            };
+            const bool isHeader = std::any_of(fields.begin(), fields.end(), isName);
             if (isHeader) {
                 int cx = -1, cy = -1, cz = -1;
                 for (std::size_t c = 0; c < fields.size(); ++c) {

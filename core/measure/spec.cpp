@@ -117,7 +117,7 @@ PointCloud makeGaussian(const SpecArgs& a) {
     else if (a.has("dim")) dim = static_cast<int>(a.integer("dim", 1, 3));
     else if (a.has("cov")) {
         const auto c = a.list("cov").size();
-        dim = c == 4 ? 2 : c == 9 ? 3 : 1;
+        dim = (c == 3 || c == 9) ? 3 : 2;  // 1 (isotropic), 2 or 4 values: 2-D; 3 or 9: 3-D
     }
     if (a.has("dim") && a.integer("dim", 1, 3) != dim) throw Error("gaussian: key 'dim' disagrees with the length of 'mean'");
     std::vector<double> mean = a.has("mean") ? a.list("mean") : std::vector<double>(dim, 0.0);
@@ -273,7 +273,7 @@ const std::vector<GeneratorKind>& generators() {
         {"gaussian", "Normal distribution N(mean, cov) in 1-3 dimensions",
          {kN, kSeed, {"mean", "", "mean vector, one value per dimension (default 0; sets the dimension)"},
           {"cov", "", "covariance: 1 value (isotropic), d values (diagonal) or d*d values row-major (default identity)"},
-          {"dim", "", "dimension when 'mean' is not given (default 2)"}},
+          {"dim", "", "dimension when 'mean' is not given (default 2, or 3 when cov has 3 or 9 values)"}},
          makeGaussian},
         {"gmm", "Gaussian mixture with isotropic components",
          {kN, kSeed, {"dim", "2", "dimension"}, {"means", "-2;0;2;0", "component means, dim values per component"},

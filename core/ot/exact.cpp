@@ -7,6 +7,7 @@
 #include <iterator>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "util/error.h"
@@ -69,18 +70,49 @@ OtResult solveSorted1d(const PointCloud& x, const PointCloud& y) {
     std::sort(iy.begin(), iy.end(), [&](auto a, auto b) { return y.points[a] < y.points[b]; });
     OtResult r;
     r.method = OtMethod::Exact;
+    // Duals along the north-west-corner staircase (its basis is optimal for the Monge matrix
+    // C_ij = (x_i - y_j)^2 of sorted points, so complementary duals are feasible): on each basic
+    // cell f_i + g_j = C_ij. When both sides advance at once, the degenerate cell (a + 1, b)
+    // carries the chain.
+    constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+    r.f.assign(x.size(), kUnset);
+    r.g.assign(y.size(), kUnset);
+    auto cost = [&](std::size_t a, std::size_t b) { return sqDist(x, ix[a], y, iy[b]); };
+    auto tighten = [&](std::size_t a, std::size_t b) {
+        double& f = r.f[ix[a]];
+        double& g = r.g[iy[b]];
+        if (std::isnan(f) && std::isnan(g)) f = 0;
+        if (std::isnan(f)) f = cost(a, b) - g;
+        if (std::isnan(g)) g = cost(a, b) - f;
+    };
     std::size_t a = 0, b = 0;
     double ra = x.weights[ix[0]], rb = y.weights[iy[0]];
     while (a < ix.size() && b < iy.size()) {
+        tighten(a, b);
         const double mass = std::min(ra, rb);
         if (mass > 0) r.plan.push_back({ix[a], iy[b], mass});
         ra -= mass;
         rb -= mass;
         // Advance the side that is exhausted (the one with less left); ties advance both.
         const bool nextA = ra <= rb, nextB = rb <= ra;
+        if (nextA && nextB && a + 1 < ix.size()) tighten(a + 1, b);
         if (nextA && ++a < ix.size()) ra = x.weights[ix[a]];
         if (nextB && ++b < iy.size()) rb = y.weights[iy[b]];
     }
+    // Points the walk never reached (rounding left one side short): c-transforms.
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (std::isnan(r.f[i])) {
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t j = 0; j < y.size(); ++j)
+                if (!std::isnan(r.g[j])) best = std::min(best, sqDist(x, i, y, j) - r.g[j]);
+            r.f[i] = best;
+        }
+    for (std::size_t j = 0; j < y.size(); ++j)
+        if (std::isnan(r.g[j])) {
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t i = 0; i < x.size(); ++i) best = std::min(best, sqDist(x, i, y, j) - r.f[i]);
+            r.g[j] = best;
+        }
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.iterations = 1;
     finish(r, x, y);

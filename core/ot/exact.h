@@ -14,7 +14,7 @@ struct ExactOptions {
 
 // Solves min <pi, C> exactly. Fills plan, cost, marginalError, f and g (duals, f_i + g_j <= C_ij).
 OtResult solveExact(const PointCloud& x, const PointCloud& y, const ExactOptions& opt = {});
-// The 1-D monotone rearrangement (x.dim == y.dim == 1); no potentials.
+// The 1-D monotone rearrangement (x.dim == y.dim == 1), with duals from the staircase basis.
 OtResult solveSorted1d(const PointCloud& x, const PointCloud& y);
 // Network simplex regardless of dimension and weights.
 OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const ExactOptions& opt = {});

@@ -6,7 +6,7 @@
 
 namespace tl {
 
-const char* toString(OtMethod m) {
+const char* methodName(OtMethod m) {
     switch (m) {
         case OtMethod::Exact: return "exact";
         case OtMethod::Sinkhorn: return "sinkhorn";
@@ -15,7 +15,7 @@ const char* toString(OtMethod m) {
     return "?";
 }
 
-const char* toString(OtStatus s) {
+const char* statusName(OtStatus s) {
     switch (s) {
         case OtStatus::Optimal: return "optimal";
         case OtStatus::Converged: return "converged";

@@ -13,8 +13,8 @@ namespace tl {
 enum class OtMethod { Exact, Sinkhorn, Gaussian };
 enum class OtStatus { Optimal, Converged, MaxIterations, Cancelled, Infeasible, NumericalError };
 
-const char* toString(OtMethod m);
-const char* toString(OtStatus s);
+const char* methodName(OtMethod m);
+const char* statusName(OtStatus s);
 // Parses "exact" | "sinkhorn" | "gaussian"; throws tl::Error otherwise.
 OtMethod parseOtMethod(const std::string& s);
 

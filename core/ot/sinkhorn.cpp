@@ -92,7 +92,7 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
     validateOptions(opt);
     const auto t0 = Clock::now();
     Problem P(px, py, opt.threads);
-    const double eps = opt.epsilon;
+    double eps = opt.epsilon;  // lowered only if stopped during eps-scaling
     std::vector<double> f(P.n, 0.0), g(P.m, 0.0), L, G, h;
     std::vector<double> levels;
     if (!opt.initialF.empty() || !opt.initialG.empty()) {
@@ -114,18 +114,34 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
         softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, e, h, G, P.threads);
         for (std::size_t j = 0; j < P.m; ++j) g[j] = -e * G[j];
     };
-    // Coarse levels: one iteration each (the potentials carry over between levels).
-    for (std::size_t lv = 0; lv + 1 < levels.size(); ++lv) {
+    // Coarse levels: one iteration each (the potentials carry over between levels). If the
+    // iteration cap or a cancel stops the run here, the result is reported at the last level
+    // completed (r.epsilon says which): potentials of a coarse level are meaningless at eps.
+    double reached = levels.front();
+    bool stoppedEarly = false;
+    for (std::size_t lv = 0; lv + 1 < levels.size() && !stoppedEarly; ++lv) {
+        if (it >= opt.maxIterations) {
+            r.message = "Sinkhorn stopped after " + std::to_string(it) + " iterations during epsilon-scaling (at epsilon " +
+                        std::to_string(reached) + ")";
+            stoppedEarly = true;
+            break;
+        }
         softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, levels[lv], h, L, P.threads);
         for (std::size_t i = 0; i < P.n; ++i) f[i] = -levels[lv] * L[i];
         gUpdate(levels[lv]);
+        reached = levels[lv];
         ++it;
         if (opt.progress && !opt.progress(it, -1.0)) {
             r.status = OtStatus::Cancelled;
-            break;
+            r.message = "cancelled";
+            stoppedEarly = true;
         }
     }
-    while (r.status != OtStatus::Cancelled) {
+    if (stoppedEarly) {
+        eps = reached;
+        r.epsilon = eps;
+    }
+    while (!stoppedEarly && r.status != OtStatus::Cancelled) {
         softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, eps, h, L, P.threads);
         long double err = 0;
         for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);

@@ -13,7 +13,10 @@
 
 namespace tl {
 
-void writeFileAtomic(const std::string& path, std::string_view content) {
+namespace {
+
+// Writes content to a fresh temporary beside `path`; returns the temporary's name.
+std::string writeTemporary(const std::string& path, std::string_view content) {
     namespace fs = std::filesystem;
     const fs::path target(path);
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -38,11 +41,30 @@ void writeFileAtomic(const std::string& path, std::string_view content) {
         throw Error("cannot write '" + path + "': " + why);
     }
     ::chmod(tmpl.c_str(), 0644);
-    if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    return tmpl;
+}
+
+void commit(const std::string& tmp, const std::string& path) {
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         const std::string why = std::strerror(errno);
-        ::unlink(tmpl.c_str());
+        ::unlink(tmp.c_str());
         throw Error("cannot write '" + path + "': " + why);
     }
+}
+
+}  // namespace
+
+void writeFileAtomic(const std::string& path, std::string_view content) { commit(writeTemporary(path, content), path); }
+
+void writeFilesAtomic(const std::vector<std::pair<std::string, std::string>>& files) {
+    std::vector<std::string> temps;
+    try {
+        for (const auto& [path, content] : files) temps.push_back(writeTemporary(path, content));
+    } catch (...) {
+        for (const auto& t : temps) ::unlink(t.c_str());
+        throw;
+    }
+    for (std::size_t k = 0; k < files.size(); ++k) commit(temps[k], files[k].first);
 }
 
 std::string readFile(const std::string& path) {

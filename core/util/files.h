@@ -3,12 +3,18 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tl {
 
 // Writes `content` to a temporary file beside `path`, then renames it over `path`.
 // Throws tl::Error naming the path on failure (and removes the temporary).
 void writeFileAtomic(const std::string& path, std::string_view content);
+
+// Writes several files all-or-nothing: every content goes to a temporary first; only when all
+// are written are they renamed into place (if any write fails, no target is touched).
+void writeFilesAtomic(const std::vector<std::pair<std::string, std::string>>& files);
 
 // Reads a whole file; throws tl::Error naming the path if it cannot be read.
 std::string readFile(const std::string& path);
