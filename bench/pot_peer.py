@@ -27,11 +27,15 @@ def main():
     x, a = load(src)
     y, b = load(tgt)
     out = {"n": len(a)}
+    reps = 3  # best of 3, as transportlab-bench does
     if case == "exact":
-        t0 = time.perf_counter()
-        M = ot.dist(x, y)
-        cost = ot.emd2(a, b, M, numItermax=10**9)
-        out["seconds"] = time.perf_counter() - t0
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            M = ot.dist(x, y)
+            cost = ot.emd2(a, b, M, numItermax=10**9)
+            best = min(best, time.perf_counter() - t0)
+        out["seconds"] = best
         out["cost"] = float(cost)
     elif case in ("sinkhorn", "sinkhorn_log"):
         eps = float(sys.argv[4])
@@ -43,11 +47,12 @@ def main():
             out["cost"] = float(cost)
         else:
             k1, k2 = int(sys.argv[5]), int(sys.argv[6])
-            times = []
-            for k in (k1, k2):
-                t0 = time.perf_counter()
-                ot.sinkhorn2(a, b, M, eps, method=case, numItermax=k, stopThr=0.0)
-                times.append(time.perf_counter() - t0)
+            times = [float("inf"), float("inf")]
+            for _ in range(reps):
+                for idx, k in enumerate((k1, k2)):
+                    t0 = time.perf_counter()
+                    ot.sinkhorn2(a, b, M, eps, method=case, numItermax=k, stopThr=0.0)
+                    times[idx] = min(times[idx], time.perf_counter() - t0)
             out["seconds_per_iteration"] = (times[1] - times[0]) / (k2 - k1)
     else:
         raise SystemExit("unknown case " + case)

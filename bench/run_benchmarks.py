@@ -66,7 +66,7 @@ def main():
     emit("|---|---|---|---|---|---|---|---|---|")
     for n in sink_sizes:
         src, tgt = instance(n)
-        k1, k2 = (2, 7) if n >= 10000 else (3, 13)
+        k1, k2 = (2, 6) if n >= 10000 else (3, 13)
         tl = run_json([bench, "sinkhorn", "--source", src, "--target", tgt, "--epsilon", str(eps), "--k1", str(k1), "--k2", str(k2)])
         plog = run_json(peer + ["sinkhorn_log", src, tgt, str(eps), str(k1), str(k2)])
         pden = run_json(peer + ["sinkhorn", src, tgt, str(eps), str(k1), str(k2)])
