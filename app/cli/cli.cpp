@@ -9,6 +9,9 @@
 #include <sstream>
 
 #include "cli/args.h"
+#include "cli/simulate.h"
+#include "engine/dynamics.h"
+#include "engine/scenario.h"
 #include "kernels/reduce.h"
 #include "measure/csv.h"
 #include "measure/spec.h"
@@ -140,7 +143,10 @@ std::string usage() {
        << "  transportlab-cli ot --source SPEC --target SPEC --method exact|sinkhorn|gaussian [options]\n"
        << kOtOptions.size() << " options:\n"
        << usageOf(kOtOptions)
+       << "  transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force]\n"
+       << "      run a scenario: DIR/panel<k>/frame_<ffff>.csv, DIR/metrics.csv, JSON summary on stdout\n"
        << "  transportlab-cli measure --spec SPEC --out FILE.csv   sample a measure to CSV\n"
+       << "  transportlab-cli scenario-reference                   the scenario format and every dynamics parameter (Markdown)\n"
        << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
        << "  transportlab-cli --version | --help\n";
     return os.str();
@@ -162,6 +168,11 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         }
         if (cmd == "ot") return cmdOt(rest, out, err);
         if (cmd == "measure") return cmdMeasure(rest, out);
+        if (cmd == "simulate") return cmdSimulate(rest, out, err);
+        if (cmd == "scenario-reference") {
+            out << scenarioReferenceMarkdown();
+            return 0;
+        }
         if (cmd == "kinds") {
             out << specReferenceMarkdown();
             return 0;

@@ -111,7 +111,7 @@ Eigen::MatrixXd covarianceFactor(const SpecArgs& a, const std::string& key, int 
     return es.eigenvectors() * es.eigenvalues().cwiseMax(0.0).cwiseSqrt().asDiagonal() * es.eigenvectors().transpose();
 }
 
-PointCloud makeGaussian(const SpecArgs& a) {
+Measure makeGaussian(const SpecArgs& a) {
     int dim = 2;
     if (a.has("mean")) dim = dimFromList(a, "mean", a.list("mean").size());
     else if (a.has("dim")) dim = static_cast<int>(a.integer("dim", 1, 3));
@@ -131,10 +131,12 @@ PointCloud makeGaussian(const SpecArgs& a) {
         const Eigen::VectorXd x = L * z;
         for (int k = 0; k < dim; ++k) pts[i * dim + k] = mean[k] + x[k];
     }
-    return PointCloud::withUniformWeights(dim, std::move(pts));
+    GaussianMixture law;
+    law.components.push_back({1.0, Eigen::Map<Eigen::VectorXd>(mean.data(), dim), L * L});
+    return {PointCloud::withUniformWeights(dim, std::move(pts)), law, ""};
 }
 
-PointCloud makeGmm(const SpecArgs& a) {
+Measure makeGmm(const SpecArgs& a) {
     const int dim = static_cast<int>(a.integer("dim", 1, 3));
     const auto means = a.list("means");
     if (means.size() % dim != 0) throw Error("gmm: key 'means' must have a multiple of dim = " + std::to_string(dim) + " values");
@@ -161,10 +163,14 @@ PointCloud makeGmm(const SpecArgs& a) {
         while (k + 1 < K && u >= w[k]) u -= w[k++];
         for (int c = 0; c < dim; ++c) pts[i * dim + c] = means[k * dim + c] + stds[k] * rng.normal();
     }
-    return PointCloud::withUniformWeights(dim, std::move(pts));
+    GaussianMixture law;
+    for (std::size_t k = 0; k < K; ++k)
+        law.components.push_back({w[k] / tot, Eigen::Map<const Eigen::VectorXd>(means.data() + k * dim, dim),
+                                  stds[k] * stds[k] * Eigen::MatrixXd::Identity(dim, dim)});
+    return {PointCloud::withUniformWeights(dim, std::move(pts)), law, ""};
 }
 
-PointCloud makeUniform(const SpecArgs& a) {
+Measure makeUniform(const SpecArgs& a) {
     const auto lo = a.list("low"), hi = a.list("high");
     const int dim = dimFromList(a, "low", lo.size());
     if (hi.size() != lo.size()) throw Error("uniform: keys 'low' and 'high' must have the same length");
@@ -175,19 +181,19 @@ PointCloud makeUniform(const SpecArgs& a) {
     std::vector<double> pts(n * dim);
     for (std::size_t i = 0; i < n; ++i)
         for (int k = 0; k < dim; ++k) pts[i * dim + k] = rng.uniform(lo[k], hi[k]);
-    return PointCloud::withUniformWeights(dim, std::move(pts));
+    return {PointCloud::withUniformWeights(dim, std::move(pts)), std::nullopt, ""};
 }
 
 template <class F>
-PointCloud make2d(const SpecArgs& a, F sample) {
+Measure make2d(const SpecArgs& a, F sample) {
     const std::size_t n = countOf(a);
     Rng rng(seedOf(a));
     std::vector<double> pts(2 * n);
     for (std::size_t i = 0; i < n; ++i) sample(rng, i, pts[2 * i], pts[2 * i + 1]);
-    return PointCloud::withUniformWeights(2, std::move(pts));
+    return {PointCloud::withUniformWeights(2, std::move(pts)), std::nullopt, ""};
 }
 
-PointCloud makeDisk(const SpecArgs& a) {
+Measure makeDisk(const SpecArgs& a) {
     const double R = a.real("radius", 1e-12, 1e12);
     const auto c = center2(a);
     return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
@@ -197,7 +203,7 @@ PointCloud makeDisk(const SpecArgs& a) {
     });
 }
 
-PointCloud makeRing(const SpecArgs& a) {
+Measure makeRing(const SpecArgs& a) {
     const double R = a.real("radius", 1e-12, 1e12), noise = a.real("noise", 0, 1e12);
     const auto c = center2(a);
     return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
@@ -207,7 +213,7 @@ PointCloud makeRing(const SpecArgs& a) {
     });
 }
 
-PointCloud makeMoons(const SpecArgs& a) {
+Measure makeMoons(const SpecArgs& a) {
     const double noise = a.real("noise", 0, 1e12), s = a.real("scale", 1e-12, 1e12);
     return make2d(a, [&](Rng& rng, std::size_t i, double& x, double& y) {
         const double t = kPi * rng.uniform();
@@ -223,7 +229,7 @@ PointCloud makeMoons(const SpecArgs& a) {
     });
 }
 
-PointCloud makeSpirals(const SpecArgs& a) {
+Measure makeSpirals(const SpecArgs& a) {
     const double noise = a.real("noise", 0, 1e12), turns = a.real("turns", 0.1, 100), R = a.real("radius", 1e-12, 1e12);
     return make2d(a, [&](Rng& rng, std::size_t i, double& x, double& y) {
         const double u = std::sqrt(rng.uniform());
@@ -233,7 +239,7 @@ PointCloud makeSpirals(const SpecArgs& a) {
     });
 }
 
-PointCloud makeCheckerboard(const SpecArgs& a) {
+Measure makeCheckerboard(const SpecArgs& a) {
     const long long cells = a.integer("cells", 2, 1000);
     const double size = a.real("size", 1e-12, 1e12), w = size / static_cast<double>(cells);
     return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
@@ -247,20 +253,26 @@ PointCloud makeCheckerboard(const SpecArgs& a) {
     });
 }
 
-PointCloud makeEightGaussians(const SpecArgs& a) {
+Measure makeEightGaussians(const SpecArgs& a) {
     const double R = a.real("radius", 0, 1e12), sd = a.real("std", 0, 1e12);
-    return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
+    Measure m = make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
         const double t = 2 * kPi * static_cast<double>(rng.below(8)) / 8.0;
         x = R * std::cos(t) + sd * rng.normal();
         y = R * std::sin(t) + sd * rng.normal();
     });
+    GaussianMixture law;
+    for (int k = 0; k < 8; ++k)
+        law.components.push_back({1.0 / 8, Eigen::Vector2d(R * std::cos(2 * kPi * k / 8.0), R * std::sin(2 * kPi * k / 8.0)),
+                                  sd * sd * Eigen::MatrixXd::Identity(2, 2)});
+    m.law = law;
+    return m;
 }
 
-PointCloud makeImage(const SpecArgs& a) {
+Measure makeImage(const SpecArgs& a) {
     const std::string path = resolvePath(a.text("path"), a.baseDir());
     const double width = a.real("width", 1e-12, 1e12);
     const bool invert = a.integer("invert", 0, 1) != 0;
-    return sampleImageDensity(readGrayImage(path), countOf(a), seedOf(a), width, invert);
+    return {sampleImageDensity(readGrayImage(path), countOf(a), seedOf(a), width, invert), std::nullopt, ""};
 }
 
 const SpecKey kN{"n", "1000", "number of samples (1 .. 5e7)"};
@@ -309,14 +321,16 @@ const std::vector<GeneratorKind>& generators() {
     return kinds;
 }
 
-PointCloud measureFromSpec(const std::string& specIn, const std::string& baseDir) {
+PointCloud measureFromSpec(const std::string& spec, const std::string& baseDir) { return sampleMeasure(spec, baseDir).cloud; }
+
+Measure sampleMeasure(const std::string& specIn, const std::string& baseDir) {
     std::string spec = specIn;
     while (!spec.empty() && std::isspace(static_cast<unsigned char>(spec.back()))) spec.pop_back();
     while (!spec.empty() && std::isspace(static_cast<unsigned char>(spec.front()))) spec.erase(spec.begin());
     if (spec.empty()) throw Error("empty measure SPEC");
     std::string lowerSpec = spec;
     std::transform(lowerSpec.begin(), lowerSpec.end(), lowerSpec.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lowerSpec.size() > 4 && lowerSpec.ends_with(".csv")) return readCsv(resolvePath(spec, baseDir));
+    if (lowerSpec.size() > 4 && lowerSpec.ends_with(".csv")) return {readCsv(resolvePath(spec, baseDir)), std::nullopt, spec};
 
     const std::size_t colon = spec.find(':');
     const std::string kind = spec.substr(0, colon);
@@ -355,9 +369,10 @@ PointCloud measureFromSpec(const std::string& specIn, const std::string& baseDir
             if (comma == rest.size()) break;
         }
     }
-    PointCloud pc = it->make(SpecArgs(kind, std::move(values), baseDir));
-    pc.validate(kind.c_str());
-    return pc;
+    Measure m = it->make(SpecArgs(kind, std::move(values), baseDir));
+    m.cloud.validate(kind.c_str());
+    m.spec = spec;
+    return m;
 }
 
 std::string specReferenceMarkdown() {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "measure/measure.h"
 #include "measure/point_cloud.h"
 
 namespace tl {
@@ -40,7 +41,7 @@ struct GeneratorKind {
     std::string name;
     std::string help;
     std::vector<SpecKey> keys;  // n and seed included
-    PointCloud (*make)(const SpecArgs&);
+    Measure (*make)(const SpecArgs&);  // samples, and the law when it is a Gaussian (mixture)
 };
 
 // All generator kinds, in documentation order.
@@ -49,6 +50,8 @@ const std::vector<GeneratorKind>& generators();
 // Builds the measure a SPEC describes. Relative paths (CSV, images) resolve against baseDir.
 // Throws tl::Error naming the kind and key on any problem.
 PointCloud measureFromSpec(const std::string& spec, const std::string& baseDir = "");
+// The same samples, with the law of gaussian / gmm / eight-gaussians SPECs.
+Measure sampleMeasure(const std::string& spec, const std::string& baseDir = "");
 
 // Markdown reference of every kind and key (the docs are generated from this).
 std::string specReferenceMarkdown();

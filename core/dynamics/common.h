@@ -1,0 +1,30 @@
+// Helpers shared by the dynamics implementations: frames from Eigen states, straightness of a
+// discrete path (science.md §2: S = E int |v|^2 dt - E |x1 - x0|^2), the moment overlays.
+#pragma once
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "engine/frame.h"
+#include "flows/integrators.h"
+#include "measure/measure.h"
+
+namespace tl::dyn {
+
+Eigen::MatrixXd toMatrix(const PointCloud& pc);
+Frame makeFrame(double t, const Eigen::MatrixXd& X, const std::vector<double>& weights, const Eigen::MatrixXd* V = nullptr);
+
+// sum_k sum_i a_i |X_{k+1} - X_k|^2 / dt_k - sum_i a_i |X_end - X_0|^2 over the recorded steps
+// (0 for particles moving at constant velocity on straight lines).
+double straightness(const OdeTrajectory& traj, const std::vector<double>& weights);
+
+// Moments of the independent-coupling interpolant (1-t) x0 + t x1: exact for every FM / diffusion
+// path with that coupling.
+GaussianOverlay interpolantOverlay(double t, const Eigen::VectorXd& m0, const Eigen::MatrixXd& s0, const Eigen::VectorXd& m1,
+                                   const Eigen::MatrixXd& s1);
+
+// The law a closed-form field needs, or a tl::Error saying plainly why the panel cannot run.
+const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role);
+const GaussianMixture& requireGaussian(const Measure& m, const std::string& who, const std::string& role);
+
+}  // namespace tl::dyn

@@ -1,0 +1,159 @@
+// flow-matching (science.md §2): particles pushed by dx/dt = v_t(x) with
+//  - closed-form: the exact conditional-expectation field for a Gaussian(-mixture) source law and
+//    the empirical target (softmax kernel reductions); singular at t = 1, so it is integrated to
+//    1 - delta and the particles are then snapped to E[x1 | x_{1-delta}];
+//  - gaussian: the linear field of Prop. 3.2 for Gaussian source and target laws (+ gauge);
+//  - learned: an MLP v_theta(t, x) trained with Adam on loss (8), independent or minibatch-OT coupling.
+#include "dynamics/common.h"
+#include "dynamics/registry.h"
+#include "flows/empirical_posterior.h"
+#include "flows/gaussian_path.h"
+#include "flows/integrators.h"
+#include "flows/mlp_field.h"
+#include "util/error.h"
+
+namespace tl::dyn {
+
+namespace {
+
+OdeOptions odeOptions(const ParamValues& p) {
+    OdeOptions oo;
+    oo.method = parseIntegrator(p.choice("integrator"));
+    oo.steps = static_cast<int>(p.integer("steps"));
+    oo.rtol = p.real("rtol");
+    oo.atol = 0.1 * oo.rtol;
+    return oo;
+}
+
+class FlowMatching : public Dynamics {
+public:
+    RunSummary run(const Measure& source, const Measure& target, const ParamValues& p, const std::vector<double>& times,
+                   RunContext& ctx) override {
+        const PointCloud& x = source.cloud;
+        const PointCloud& y = target.cloud;
+        if (x.dim != y.dim) throw Error("flow-matching: source and target dimensions differ");
+        const std::string kind = p.choice("field");
+        const Eigen::MatrixXd X0 = toMatrix(x);
+        const std::vector<double>& w = x.weights;
+        const OdeOptions oo = odeOptions(p);
+        auto keepGoing = [&] { return !ctx.cancelled(); };
+        RunSummary sum;
+
+        if (kind == "gaussian") {
+            const GaussianMixture& l0 = requireGaussian(source, "flow-matching gaussian", "source");
+            const GaussianMixture& l1 = requireGaussian(target, "flow-matching gaussian", "target");
+            const GaussianPath path{l0.components[0].mean, l1.components[0].mean, l0.components[0].cov, l1.components[0].cov};
+            const double lambda = p.real("gauge");
+            VelocityField field = [&](double t, const Eigen::MatrixXd& X) {
+                Eigen::MatrixXd V = path.velocity(t, X);
+                if (lambda != 0) V += gaugeField(lambda, path.meanAt(t), path.covAt(t), X);
+                return V;
+            };
+            if (ctx.progress) ctx.progress(0, "integrating");
+            const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing);
+            if (tr.cancelled) return {tr.nfe, 0, "", true};
+            sum.nfe = tr.nfe;
+            sum.straightness = straightness(tr, w);
+            for (double t : times) {
+                const Eigen::MatrixXd X = stateAt(tr, t);
+                const Eigen::MatrixXd V = field(t, X);
+                Frame f = makeFrame(t, X, w, &V);
+                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(t), path.covAt(t)});
+                ctx.emit(std::move(f));
+            }
+            return sum;
+        }
+
+        // Interpolant moments for the overlay: source law (or cloud) and target cloud.
+        const Eigen::VectorXd m0 = source.law ? source.law->mean() : x.mean();
+        const Eigen::MatrixXd s0 = source.law ? source.law->covariance() : x.covariance();
+        const Eigen::VectorXd m1 = y.mean();
+        const Eigen::MatrixXd s1 = y.covariance();
+
+        if (kind == "closed-form") {
+            const GaussianMixture& law = requireMixture(source, "flow-matching closed-form", "source");
+            const EmpiricalPosterior post(law, y, ctx.threads);
+            const double tEnd = 1 - p.real("delta");
+            VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return post.flowVelocity(t, X); };
+            if (ctx.progress) ctx.progress(0, "integrating");
+            const OdeTrajectory tr = integrate(field, X0, 0.0, tEnd, oo, keepGoing);
+            if (tr.cancelled) return {tr.nfe, 0, "", true};
+            sum.nfe = tr.nfe;
+            sum.straightness = straightness(tr, w);
+            Eigen::MatrixXd snapped;
+            post.evaluate(tEnd, tr.states.back(), snapped);
+            for (double t : times) {
+                if (ctx.cancelled()) return {sum.nfe, 0, "", true};
+                Eigen::MatrixXd X, V;
+                if (t <= tEnd) {
+                    X = stateAt(tr, t);
+                    V = field(t, X);
+                } else {  // past 1 - delta: move linearly to the snapped posterior means
+                    const double u = (t - tEnd) / (1 - tEnd);
+                    X = (1 - u) * tr.states.back() + u * snapped;
+                    V = (snapped - tr.states.back()) / (1 - tEnd);
+                }
+                Frame f = makeFrame(t, X, w, &V);
+                f.overlays.push_back(interpolantOverlay(t, m0, s0, m1, s1));
+                ctx.emit(std::move(f));
+            }
+            sum.note = "integrated to t = 1 - " + paramText(p.real("delta")) + ", then snapped to E[x1 | x]";
+            return sum;
+        }
+
+        // learned
+        MlpFieldOptions mo;
+        mo.hidden = static_cast<int>(p.integer("hidden"));
+        mo.iterations = static_cast<int>(p.integer("iterations"));
+        mo.batch = static_cast<int>(p.integer("batch"));
+        mo.learningRate = p.real("lr");
+        mo.seed = static_cast<std::uint64_t>(p.integer("seed"));
+        mo.threads = ctx.threads;
+        mo.coupling = p.choice("coupling") == "minibatch-ot" ? MlpFieldOptions::Coupling::MinibatchOt : MlpFieldOptions::Coupling::Independent;
+        MlpField net;
+        net.train(x, y, mo, [&](int it, double loss) {
+            if (ctx.progress) ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
+            return !ctx.cancelled();
+        });
+        if (ctx.cancelled()) return {0, 0, "", true};
+        VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return net.velocity(t, X); };
+        const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing);
+        if (tr.cancelled) return {tr.nfe, 0, "", true};
+        sum.nfe = tr.nfe;
+        sum.straightness = straightness(tr, w);
+        for (double t : times) {
+            const Eigen::MatrixXd X = stateAt(tr, t);
+            const Eigen::MatrixXd V = field(t, X);
+            Frame f = makeFrame(t, X, w, &V);
+            f.overlays.push_back(interpolantOverlay(t, m0, s0, m1, s1));
+            ctx.emit(std::move(f));
+        }
+        sum.note = "MLP trained for " + std::to_string(mo.iterations) + " iterations, final loss " + paramText(net.lastLoss());
+        return sum;
+    }
+};
+
+}  // namespace
+
+DynamicsInfo flowMatchingInfo() {
+    return {"flow-matching",
+            "Flow matching: particles pushed by the conditional-expectation field v_t(x) = E[x1 - x0 | x_t = x] (science.md §2)",
+            {
+                {"field", ParamType::Choice, "closed-form", 0, 0, {"closed-form", "gaussian", "learned"},
+                 "closed-form (Gaussian/mixture source, empirical target), gaussian (Prop. 3.2, Gaussian source and target), learned (MLP)"},
+                {"integrator", ParamType::Choice, "rk4", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ODE integrator"},
+                {"steps", ParamType::Integer, "100", 1, 100000, {}, "integration steps (dopri5: initial step 1/steps)"},
+                {"rtol", ParamType::Real, "1e-5", 1e-12, 1, {}, "dopri5 relative tolerance (absolute = rtol / 10)"},
+                {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "closed-form: integrate to 1 - delta, then snap to E[x1 | x]"},
+                {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian: add lambda S Sigma_t^-1 (x - m_t), S antisymmetric (same densities)"},
+                {"coupling", ParamType::Choice, "independent", 0, 0, {"independent", "minibatch-ot"}, "learned: pairing of x0 and x1 in training"},
+                {"iterations", ParamType::Integer, "3000", 1, 1000000, {}, "learned: Adam iterations"},
+                {"hidden", ParamType::Integer, "64", 4, 1024, {}, "learned: hidden units per layer"},
+                {"batch", ParamType::Integer, "256", 2, 65536, {}, "learned: minibatch size"},
+                {"lr", ParamType::Real, "0.002", 1e-7, 1, {}, "learned: Adam learning rate"},
+                {"seed", ParamType::Integer, "0", 0, 1e15, {}, "learned: random seed (initialisation, minibatches)"},
+            },
+            [] { return std::make_unique<FlowMatching>(); }};
+}
+
+}  // namespace tl::dyn

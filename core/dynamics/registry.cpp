@@ -1,0 +1,21 @@
+#include "dynamics/registry.h"
+
+#include "util/error.h"
+
+namespace tl {
+
+const std::vector<DynamicsInfo>& dynamicsRegistry() {
+    static const std::vector<DynamicsInfo> all = {dyn::otDisplacementInfo(), dyn::flowMatchingInfo(), dyn::diffusionInfo()};
+    return all;
+}
+
+const DynamicsInfo& findDynamics(const std::string& name) {
+    std::string known;
+    for (const auto& d : dynamicsRegistry()) {
+        if (d.name == name) return d;
+        known += (known.empty() ? "" : ", ") + d.name;
+    }
+    throw Error("unknown dynamics '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace tl

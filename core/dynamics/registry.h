@@ -1,0 +1,9 @@
+// The declarations of every dynamics (one function per implementation file).
+#pragma once
+#include "engine/dynamics.h"
+
+namespace tl::dyn {
+DynamicsInfo otDisplacementInfo();
+DynamicsInfo flowMatchingInfo();
+DynamicsInfo diffusionInfo();
+}  // namespace tl::dyn

@@ -1,0 +1,56 @@
+// The Dynamics interface (science.md §1-§3 systems): set up from (source, target, parameters),
+// compute the state at the scenario's frame times and publish each as a Frame. Implementations
+// are registered once with their parameter declarations (dynamicsRegistry()).
+#pragma once
+#include <functional>
+#include <limits>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "engine/frame.h"
+#include "engine/params.h"
+#include "measure/measure.h"
+
+namespace tl {
+
+struct RunContext {
+    std::stop_token stop;
+    int threads = 0;
+    // fraction in [0, 1] of this panel's work, and what it is doing ("solving OT", "training" ...).
+    std::function<void(double, const std::string&)> progress;
+    // Receives each frame in time order (the runner adds common metrics and records it).
+    std::function<void(Frame&&)> emit;
+    bool cancelled() const { return stop.stop_requested(); }
+};
+
+struct RunSummary {
+    long nfe = 0;                                                   // velocity-field evaluations
+    double straightness = std::numeric_limits<double>::quiet_NaN();  // E int |v|^2 dt - E |x1 - x0|^2
+    std::string note;                                               // e.g. "integrated to 1 - delta, then snapped"
+    bool cancelled = false;
+};
+
+class Dynamics {
+public:
+    virtual ~Dynamics() = default;
+    // Computes and emits the frames at `times` (ascending; times.front() = 0, times.back() = 1).
+    // Throws tl::Error with a plain message when the measures do not fit (e.g. the field needs a
+    // Gaussian source) or the computation fails; returns early with cancelled = true on cancel.
+    virtual RunSummary run(const Measure& source, const Measure& target, const ParamValues& params, const std::vector<double>& times,
+                           RunContext& ctx) = 0;
+};
+
+struct DynamicsInfo {
+    std::string name;
+    std::string help;
+    std::vector<ParamSpec> params;
+    std::function<std::unique_ptr<Dynamics>()> make;
+};
+
+const std::vector<DynamicsInfo>& dynamicsRegistry();
+// Throws tl::Error listing the known names if `name` is unknown.
+const DynamicsInfo& findDynamics(const std::string& name);
+
+}  // namespace tl

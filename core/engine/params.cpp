@@ -1,0 +1,140 @@
+#include "engine/params.h"
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "measure/csv.h"
+#include "util/error.h"
+
+namespace tl {
+
+const ParamValue& ParamValues::at(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) throw Error("internal: parameter '" + name + "' is not declared");
+    return it->second;
+}
+
+double ParamValues::real(const std::string& name) const {
+    const auto& v = at(name);
+    if (auto p = std::get_if<double>(&v)) return *p;
+    if (auto p = std::get_if<long long>(&v)) return static_cast<double>(*p);
+    throw Error("internal: parameter '" + name + "' is not a number");
+}
+
+long long ParamValues::integer(const std::string& name) const {
+    const auto& v = at(name);
+    if (auto p = std::get_if<long long>(&v)) return *p;
+    throw Error("internal: parameter '" + name + "' is not an integer");
+}
+
+const std::string& ParamValues::choice(const std::string& name) const {
+    const auto& v = at(name);
+    if (auto p = std::get_if<std::string>(&v)) return *p;
+    throw Error("internal: parameter '" + name + "' is not a choice");
+}
+
+bool ParamValues::flag(const std::string& name) const {
+    const auto& v = at(name);
+    if (auto p = std::get_if<bool>(&v)) return *p;
+    throw Error("internal: parameter '" + name + "' is not a boolean");
+}
+
+std::string paramText(const ParamValue& v) {
+    if (auto p = std::get_if<double>(&v)) {
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, *p);
+        return std::string(buf, r.ptr);
+    }
+    if (auto p = std::get_if<long long>(&v)) return std::to_string(*p);
+    if (auto p = std::get_if<std::string>(&v)) return *p;
+    return std::get<bool>(v) ? "true" : "false";
+}
+
+ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::string& context) {
+    auto fail = [&](const std::string& why) { return Error(context + ": key '" + spec.name + "' " + why); };
+    std::ostringstream range;
+    range << "[" << spec.min << ", " << spec.max << "]";
+    switch (spec.type) {
+        case ParamType::Real: {
+            double x;
+            if (auto p = std::get_if<double>(&v)) x = *p;
+            else if (auto q = std::get_if<long long>(&v)) x = static_cast<double>(*q);
+            else throw fail("must be a number");
+            if (!std::isfinite(x)) throw fail("must be finite");
+            if (x < spec.min || x > spec.max) throw fail("must be in " + range.str() + " (got " + paramText(x) + ")");
+            return x;
+        }
+        case ParamType::Integer: {
+            long long x;
+            if (auto q = std::get_if<long long>(&v)) x = *q;
+            else if (auto p = std::get_if<double>(&v); p && std::isfinite(*p) && *p == std::floor(*p) && std::abs(*p) < 9e15)
+                x = static_cast<long long>(*p);
+            else throw fail("must be an integer");
+            if (static_cast<double>(x) < spec.min || static_cast<double>(x) > spec.max)
+                throw fail("must be in " + range.str() + " (got " + std::to_string(x) + ")");
+            return x;
+        }
+        case ParamType::Choice: {
+            auto p = std::get_if<std::string>(&v);
+            std::string known;
+            for (const auto& c : spec.choices) known += (known.empty() ? "" : ", ") + c;
+            if (!p) throw fail("must be one of " + known);
+            for (const auto& c : spec.choices)
+                if (c == *p) return *p;
+            throw fail("must be one of " + known + " (got '" + *p + "')");
+        }
+        case ParamType::Boolean: {
+            if (auto p = std::get_if<bool>(&v)) return *p;
+            throw fail("must be true or false");
+        }
+    }
+    return v;
+}
+
+ParamValues defaultParams(const std::vector<ParamSpec>& specs) {
+    ParamValues pv;
+    for (const auto& s : specs) {
+        ParamValue v;
+        switch (s.type) {
+            case ParamType::Real: {
+                double x = 0;
+                parseNumber(s.defaultValue, x);
+                v = x;
+                break;
+            }
+            case ParamType::Integer: {
+                double x = 0;
+                parseNumber(s.defaultValue, x);
+                v = static_cast<long long>(x);
+                break;
+            }
+            case ParamType::Choice: v = s.defaultValue; break;
+            case ParamType::Boolean: v = (s.defaultValue == "true"); break;
+        }
+        pv.set(s.name, v);
+    }
+    return pv;
+}
+
+std::string paramsMarkdown(const std::vector<ParamSpec>& specs) {
+    std::ostringstream os;
+    os << "| key | type | default | range / choices | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& s : specs) {
+        os << "| `" << s.name << "` | ";
+        switch (s.type) {
+            case ParamType::Real: os << "number | `" << s.defaultValue << "` | " << s.min << " … " << s.max; break;
+            case ParamType::Integer: os << "integer | `" << s.defaultValue << "` | " << s.min << " … " << s.max; break;
+            case ParamType::Choice: {
+                os << "choice | `" << s.defaultValue << "` | ";
+                for (std::size_t k = 0; k < s.choices.size(); ++k) os << (k ? ", " : "") << "`" << s.choices[k] << "`";
+                break;
+            }
+            case ParamType::Boolean: os << "boolean | `" << s.defaultValue << "` | true, false"; break;
+        }
+        os << " | " << s.help << " |\n";
+    }
+    return os.str();
+}
+
+}  // namespace tl

@@ -1,0 +1,49 @@
+// Parameters declared once (name, type, default, range, choices, help): the declaration drives
+// the scenario JSON keys and their validation, the defaults in the docs, and the GUI form.
+#pragma once
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tl {
+
+enum class ParamType { Real, Integer, Choice, Boolean };
+
+struct ParamSpec {
+    std::string name;
+    ParamType type = ParamType::Real;
+    std::string defaultValue;          // as written in JSON ("0.01", "100", "rk4", "false")
+    double min = 0, max = 0;           // Real / Integer (inclusive)
+    std::vector<std::string> choices;  // Choice
+    std::string help;
+};
+
+using ParamValue = std::variant<double, long long, std::string, bool>;
+
+// Validated values for every declared parameter (defaults filled in).
+class ParamValues {
+public:
+    double real(const std::string& name) const;
+    long long integer(const std::string& name) const;
+    const std::string& choice(const std::string& name) const;
+    bool flag(const std::string& name) const;
+    bool has(const std::string& name) const { return values_.count(name) > 0; }
+    void set(const std::string& name, ParamValue v) { values_[name] = std::move(v); }
+    const std::map<std::string, ParamValue>& all() const { return values_; }
+
+private:
+    const ParamValue& at(const std::string& name) const;
+    std::map<std::string, ParamValue> values_;
+};
+
+// Defaults of every spec.
+ParamValues defaultParams(const std::vector<ParamSpec>& specs);
+// Checks one value against its spec; throws tl::Error naming `context` and the key.
+ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::string& context);
+// The value as JSON-ish text (for docs and messages).
+std::string paramText(const ParamValue& v);
+// Markdown table of specs (docs are generated from the declarations).
+std::string paramsMarkdown(const std::vector<ParamSpec>& specs);
+
+}  // namespace tl

@@ -1,0 +1,235 @@
+#include "engine/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/metrics.h"
+#include "measure/spec.h"
+#include "util/error.h"
+
+namespace tl {
+
+const char* panelStateName(PanelState s) {
+    switch (s) {
+        case PanelState::Pending: return "pending";
+        case PanelState::Running: return "running";
+        case PanelState::Done: return "done";
+        case PanelState::Failed: return "failed";
+        case PanelState::Cancelled: return "cancelled";
+    }
+    return "?";
+}
+
+Runner::Runner(Scenario scenario, int threads) : scenario_(std::move(scenario)), threads_(threads) {
+    for (const auto& p : scenario_.panels) {
+        Panel panel;
+        panel.spec = p;
+        panel.running = std::make_shared<FrameHistory>();
+        panel.shown = panel.running;
+        panels_.push_back(std::move(panel));
+    }
+}
+
+Runner::~Runner() {
+    cancel();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Runner::start() {
+    if (thread_.joinable()) return;
+    thread_ = std::jthread([this](std::stop_token st) { loop(st); });
+}
+
+void Runner::cancel() {
+    if (thread_.joinable()) thread_.request_stop();
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        for (auto& p : panels_) p.runStop.request_stop();
+    }
+    cv_.notify_all();
+}
+
+bool Runner::waitIdle(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lk(m_);
+    return idleCv_.wait_for(lk, timeout, [&] { return idle_; });
+}
+
+void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
+        panels_[k].spec.params = params;
+        panels_[k].dirty = true;
+        panels_[k].runStop.request_stop();
+        idle_ = false;
+    }
+    cv_.notify_all();
+}
+
+std::shared_ptr<const FrameHistory> Runner::history(std::size_t k) const {
+    std::lock_guard<std::mutex> lk(m_);
+    return panels_.at(k).shown;
+}
+
+PanelStatus Runner::status(std::size_t k) const {
+    std::lock_guard<std::mutex> lk(m_);
+    return panels_.at(k).status;
+}
+
+std::shared_ptr<const Measure> Runner::source() const {
+    std::lock_guard<std::mutex> lk(m_);
+    return source_;
+}
+
+std::shared_ptr<const Measure> Runner::target() const {
+    std::lock_guard<std::mutex> lk(m_);
+    return target_;
+}
+
+std::string Runner::error() const {
+    std::lock_guard<std::mutex> lk(m_);
+    return error_;
+}
+
+void Runner::notify() {
+    if (onUpdate_) onUpdate_();
+}
+
+void Runner::loop(std::stop_token stop) {
+    try {
+        auto src = std::make_shared<Measure>(sampleMeasure(scenario_.source, scenario_.baseDir));
+        auto tgt = std::make_shared<Measure>(sampleMeasure(scenario_.target, scenario_.baseDir));
+        if (src->cloud.dim != tgt->cloud.dim)
+            throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
+        std::lock_guard<std::mutex> lk(m_);
+        source_ = src;
+        target_ = tgt;
+    } catch (const std::exception& e) {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            error_ = e.what();
+            for (auto& p : panels_) {
+                p.status.state = PanelState::Failed;
+                p.status.error = e.what();
+                p.dirty = false;
+            }
+            idle_ = true;
+        }
+        idleCv_.notify_all();
+        notify();
+        return;
+    }
+    notify();
+    for (;;) {
+        std::size_t k = panels_.size();
+        {
+            std::unique_lock<std::mutex> lk(m_);
+            for (;;) {
+                if (stop.stop_requested()) {
+                    for (auto& p : panels_)
+                        if (p.status.state == PanelState::Running || p.status.state == PanelState::Pending) p.status.state = PanelState::Cancelled;
+                    idle_ = true;
+                    idleCv_.notify_all();
+                    return;
+                }
+                for (std::size_t i = 0; i < panels_.size() && k == panels_.size(); ++i)
+                    if (panels_[i].dirty) k = i;
+                if (k < panels_.size()) break;
+                idle_ = true;
+                idleCv_.notify_all();
+                cv_.wait(lk, stop, [&] {
+                    for (const auto& p : panels_)
+                        if (p.dirty) return true;
+                    return false;
+                });
+            }
+            idle_ = false;
+        }
+        runPanel(k, stop);
+        notify();
+    }
+}
+
+void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
+    const auto t0 = std::chrono::steady_clock::now();
+    PanelSpec spec;
+    auto history = std::make_shared<FrameHistory>();
+    std::stop_source runStop;
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        Panel& p = panels_[k];
+        spec = p.spec;
+        p.dirty = false;
+        p.runStop = runStop;
+        p.running = history;
+        if (p.status.state == PanelState::Pending || p.shown->size() == 0) p.shown = history;  // first run: show it live
+        p.status.state = PanelState::Running;
+        p.status.progress = 0;
+        p.status.stage = "starting";
+        p.status.error.clear();
+        ++p.status.generation;
+    }
+    std::stop_callback forward(stop, [&] { runStop.request_stop(); });
+    const std::vector<double> times = scenario_.times();
+    RunContext ctx;
+    ctx.stop = runStop.get_token();
+    ctx.threads = threads_;
+    FramePtr previous;
+    double divergence = std::numeric_limits<double>::quiet_NaN();
+    ctx.progress = [&](double fraction, const std::string& stage) {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            panels_[k].status.progress = std::clamp(fraction, 0.0, 1.0);
+            panels_[k].status.stage = stage;
+        }
+        notify();
+    };
+    std::size_t emitted = 0;
+    ctx.emit = [&](Frame&& f) {
+        addFrameMetrics(f, previous.get());
+        if (emitted + 1 == times.size()) {  // the last frame: distance to the target
+            try {
+                divergence = frameDivergence(f, target_->cloud, scenario_.divergenceEpsilon, threads_);
+                f.setMetric("sinkhorn_divergence", divergence);
+            } catch (const Error&) {
+                // a degenerate frame: leave the metric out rather than fail the panel
+            }
+        }
+        previous = std::make_shared<const Frame>(std::move(f));
+        history->append(previous);
+        ++emitted;
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            panels_[k].status.progress = static_cast<double>(emitted) / times.size();
+            panels_[k].status.stage = "frame " + std::to_string(emitted) + "/" + std::to_string(times.size());
+        }
+        notify();
+    };
+    PanelState state = PanelState::Done;
+    std::string error;
+    RunSummary summary;
+    try {
+        const DynamicsInfo& info = findDynamics(spec.dynamics);
+        summary = info.make()->run(*source_, *target_, spec.params, times, ctx);
+        if (summary.cancelled || ctx.cancelled()) state = PanelState::Cancelled;
+        else if (emitted != times.size()) throw Error(spec.dynamics + ": produced " + std::to_string(emitted) + " of " + std::to_string(times.size()) + " frames");
+    } catch (const std::exception& e) {
+        state = ctx.cancelled() ? PanelState::Cancelled : PanelState::Failed;
+        error = e.what();
+    }
+    std::lock_guard<std::mutex> lk(m_);
+    Panel& p = panels_[k];
+    p.status.state = state;
+    p.status.error = error;
+    if (state == PanelState::Done) {
+        p.shown = history;
+        p.status.summary = summary;
+        p.status.finalDivergence = divergence;
+        p.status.progress = 1;
+        p.status.stage = "done";
+        p.status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+}
+
+}  // namespace tl

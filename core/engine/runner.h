@@ -1,0 +1,89 @@
+// The Runner computes a scenario's panels on one background thread (std::jthread): samples the
+// measures, runs each panel's Dynamics, adds the common metrics to every frame and records the
+// frames in per-panel histories (for scrubbing). Parameter changes restart the affected panel
+// between steps; cancel() stops the thread at the next step (frames are published whole). No Qt.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/dynamics.h"
+#include "engine/frame.h"
+#include "engine/scenario.h"
+
+namespace tl {
+
+enum class PanelState { Pending, Running, Done, Failed, Cancelled };
+const char* panelStateName(PanelState s);
+
+struct PanelStatus {
+    PanelState state = PanelState::Pending;
+    double progress = 0;     // 0..1
+    std::string stage;       // what it is doing
+    std::string error;       // when Failed: the plain reason
+    RunSummary summary;
+    double seconds = 0;      // wall time of the last completed run
+    double finalDivergence = std::numeric_limits<double>::quiet_NaN();  // S_eps(last frame, target)
+    std::uint64_t generation = 0;  // increments on every restart
+};
+
+class Runner {
+public:
+    explicit Runner(Scenario scenario, int threads = 0);
+    ~Runner();  // cancels and joins
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+
+    // Called (from the compute thread) after every published frame or state change; keep it cheap
+    // (the GUI posts a queued event). Set before start().
+    void setUpdateCallback(std::function<void()> cb) { onUpdate_ = std::move(cb); }
+
+    void start();
+    void cancel();
+    // Blocks until every panel is Done/Failed/Cancelled (or the timeout passes); true when idle.
+    bool waitIdle(std::chrono::milliseconds timeout = std::chrono::hours(24));
+
+    // New parameters for panel k: the panel restarts (its current run is stopped at the next step).
+    void setPanelParams(std::size_t k, const ParamValues& params);
+
+    const Scenario& scenario() const { return scenario_; }
+    std::size_t panelCount() const { return panels_.size(); }
+    // Frames of the last completed run of panel k, or of the running one while none has completed.
+    std::shared_ptr<const FrameHistory> history(std::size_t k) const;
+    PanelStatus status(std::size_t k) const;
+    std::shared_ptr<const Measure> source() const;
+    std::shared_ptr<const Measure> target() const;
+    std::string error() const;  // sampling the measures failed
+
+private:
+    struct Panel {
+        PanelSpec spec;
+        bool dirty = true;
+        std::shared_ptr<FrameHistory> shown, running;
+        PanelStatus status;
+        std::stop_source runStop;
+    };
+    void loop(std::stop_token stop);
+    void runPanel(std::size_t k, const std::stop_token& stop);
+    void notify();
+
+    Scenario scenario_;
+    int threads_;
+    std::vector<Panel> panels_;
+    mutable std::mutex m_;
+    std::condition_variable_any cv_;
+    std::condition_variable idleCv_;
+    std::shared_ptr<const Measure> source_, target_;
+    std::string error_;
+    bool idle_ = false;
+    std::function<void()> onUpdate_;
+    std::jthread thread_;
+};
+
+}  // namespace tl

@@ -1,0 +1,157 @@
+#include "engine/scenario.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <sstream>
+
+#include "engine/dynamics.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace tl {
+
+using json = nlohmann::json;
+
+std::vector<double> Scenario::times() const {
+    std::vector<double> t(frames);
+    for (int k = 0; k < frames; ++k) t[k] = frames == 1 ? 0.0 : static_cast<double>(k) / (frames - 1);
+    if (frames > 1) t.back() = 1.0;
+    return t;
+}
+
+namespace {
+
+ParamValue fromJson(const json& v) {
+    if (v.is_boolean()) return v.get<bool>();
+    if (v.is_number_integer()) return v.get<long long>();
+    if (v.is_number()) return v.get<double>();
+    if (v.is_string()) return v.get<std::string>();
+    return std::string("<" + std::string(v.type_name()) + ">");
+}
+
+json toJson(const ParamValue& v) {
+    if (auto p = std::get_if<double>(&v)) return *p;
+    if (auto p = std::get_if<long long>(&v)) return *p;
+    if (auto p = std::get_if<std::string>(&v)) return *p;
+    return std::get<bool>(v);
+}
+
+}  // namespace
+
+Scenario parseScenario(const std::string& text, const std::string& baseDir, const std::string& context) {
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw Error(context + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+    if (!doc.is_object()) throw Error(context + ": a scenario must be a JSON object");
+    Scenario s;
+    s.baseDir = baseDir;
+    s.name = std::filesystem::path(context).stem().string();
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        const std::string& key = it.key();
+        const json& v = it.value();
+        auto needString = [&] {
+            if (!v.is_string()) throw Error(context + ": key '" + key + "' must be a string");
+            return v.get<std::string>();
+        };
+        if (key == "source") s.source = needString();
+        else if (key == "target") s.target = needString();
+        else if (key == "name") s.name = needString();
+        else if (key == "description") s.description = needString();
+        else if (key == "frames") {
+            if (!v.is_number_integer() || v.get<long long>() < 2 || v.get<long long>() > 10000)
+                throw Error(context + ": key 'frames' must be an integer in [2, 10000]");
+            s.frames = static_cast<int>(v.get<long long>());
+        } else if (key == "divergence_epsilon") {
+            if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > 1e6)
+                throw Error(context + ": key 'divergence_epsilon' must be a number in (0, 1e6]");
+            s.divergenceEpsilon = v.get<double>();
+        } else if (key == "panels") {
+            if (!v.is_array() || v.empty()) throw Error(context + ": key 'panels' must be a non-empty array");
+            if (v.size() > static_cast<std::size_t>(kMaxPanels))
+                throw Error(context + ": key 'panels' has " + std::to_string(v.size()) + " panels (at most " + std::to_string(kMaxPanels) + ")");
+            for (std::size_t k = 0; k < v.size(); ++k) {
+                const json& pj = v[k];
+                const std::string where = context + ": panel " + std::to_string(k);
+                if (!pj.is_object()) throw Error(where + " must be an object");
+                if (!pj.contains("dynamics") || !pj["dynamics"].is_string()) throw Error(where + ": key 'dynamics' (a string) is required");
+                const DynamicsInfo& info = findDynamics(pj["dynamics"].get<std::string>());
+                PanelSpec panel;
+                panel.dynamics = info.name;
+                panel.params = defaultParams(info.params);
+                const std::string pctx = where + " (" + info.name + ")";
+                for (auto pit = pj.begin(); pit != pj.end(); ++pit) {
+                    if (pit.key() == "dynamics") continue;
+                    if (pit.key() == "title") {
+                        if (!pit.value().is_string()) throw Error(pctx + ": key 'title' must be a string");
+                        panel.title = pit.value().get<std::string>();
+                        continue;
+                    }
+                    const ParamSpec* spec = nullptr;
+                    for (const auto& ps : info.params)
+                        if (ps.name == pit.key()) spec = &ps;
+                    if (!spec) {
+                        std::string known = "dynamics, title";
+                        for (const auto& ps : info.params) known += ", " + ps.name;
+                        throw Error(pctx + ": unknown key '" + pit.key() + "' (known: " + known + ")");
+                    }
+                    panel.params.set(spec->name, checkParam(*spec, fromJson(pit.value()), pctx));
+                }
+                s.panels.push_back(std::move(panel));
+            }
+        } else {
+            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, frames, divergence_epsilon, panels)");
+        }
+    }
+    if (s.source.empty()) throw Error(context + ": key 'source' (a measure SPEC) is required");
+    if (s.target.empty()) throw Error(context + ": key 'target' (a measure SPEC) is required");
+    if (s.panels.empty()) throw Error(context + ": key 'panels' is required");
+    return s;
+}
+
+Scenario loadScenario(const std::string& path) {
+    const std::string text = readFile(path);
+    const auto parent = std::filesystem::path(path).parent_path();
+    return parseScenario(text, parent.empty() ? std::string(".") : parent.string(), path);
+}
+
+std::string scenarioToJson(const Scenario& s) {
+    json doc;
+    doc["name"] = s.name;
+    if (!s.description.empty()) doc["description"] = s.description;
+    doc["source"] = s.source;
+    doc["target"] = s.target;
+    doc["frames"] = s.frames;
+    doc["divergence_epsilon"] = s.divergenceEpsilon;
+    json panels = json::array();
+    for (const auto& p : s.panels) {
+        json pj;
+        pj["dynamics"] = p.dynamics;
+        if (!p.title.empty()) pj["title"] = p.title;
+        for (const auto& [k, v] : p.params.all()) pj[k] = toJson(v);
+        panels.push_back(pj);
+    }
+    doc["panels"] = panels;
+    return doc.dump(2) + "\n";
+}
+
+void saveScenario(const std::string& path, const Scenario& s) { writeFileAtomic(path, scenarioToJson(s)); }
+
+std::string scenarioReferenceMarkdown() {
+    std::ostringstream os;
+    os << "| key | meaning |\n|---|---|\n"
+       << "| `source`, `target` | measure SPEC strings (required); relative CSV/image paths resolve against the scenario's folder |\n"
+       << "| `frames` | number of frames including t = 0 and t = 1, uniform in time (default 61, 2 … 10000) |\n"
+       << "| `panels` | 1 … " << kMaxPanels << " panels, each `{\"dynamics\": NAME, \"title\": optional, …parameters}` |\n"
+       << "| `name`, `description` | optional text (name defaults to the file name) |\n"
+       << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n";
+    for (const auto& d : dynamicsRegistry()) {
+        os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n" << paramsMarkdown(d.params);
+    }
+    return os.str();
+}
+
+}  // namespace tl

@@ -1,0 +1,41 @@
+// Scenario files (a contract): a JSON document naming the source and target SPECs, the number of
+// frames (uniform times including t = 0 and t = 1) and the panels, each a dynamics plus that
+// dynamics' declared parameters. Unknown keys and out-of-range values are errors naming the key.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/params.h"
+
+namespace tl {
+
+struct PanelSpec {
+    std::string dynamics;
+    std::string title;  // optional, shown by the GUI
+    ParamValues params;
+};
+
+struct Scenario {
+    std::string name;         // defaults to the file name
+    std::string description;
+    std::string source, target;
+    int frames = 61;
+    double divergenceEpsilon = 0.05;  // Sinkhorn divergence metric, absolute
+    std::vector<PanelSpec> panels;
+    std::string baseDir;      // relative CSV / image paths resolve here
+
+    std::vector<double> times() const;
+};
+
+constexpr int kMaxPanels = 8;
+
+// Parses and validates; `context` names the document in messages (e.g. the path).
+Scenario parseScenario(const std::string& json, const std::string& baseDir, const std::string& context);
+Scenario loadScenario(const std::string& path);
+std::string scenarioToJson(const Scenario& s);
+void saveScenario(const std::string& path, const Scenario& s);
+
+// Markdown reference of the scenario format, generated from the declarations.
+std::string scenarioReferenceMarkdown();
+
+}  // namespace tl
