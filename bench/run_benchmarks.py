@@ -89,6 +89,20 @@ def main():
              abs(tl["cost"] - pe["cost"]) / abs(pe["cost"])))
     emit("")
 
+    emit("### Dynamics: the closed-form flow-matching field and the default scenario")
+    emit("")
+    emit("| N = M | field evaluation s | field ns/pair | kernel weighted-sum ns/pair | kernel log-sum-exp ns/pair | field / kernel |")
+    emit("|---|---|---|---|---|---|")
+    for n in ([2000] if args.quick else [2000, 10000]):
+        f = run_json([bench, "fm-field", "--n", str(n)])
+        emit("| %d | %.4f | %.3f | %.3f | %.3f | %.2fx |" % (n, f["field_seconds"], f["field_ns_per_pair"], f["kernel_weighted_sum_ns_per_pair"],
+             f["kernel_logsumexp_ns_per_pair"], f["field_ns_per_pair"] / f["kernel_weighted_sum_ns_per_pair"]))
+    sc = run_json([bench, "scenario", "--scenario", os.path.join(HERE, "..", "resources", "scenarios", "gaussian_to_moons.json")])
+    emit("")
+    emit("Default scenario (gaussian_to_moons.json: N = 2000, 61 frames, 3 panels): **%.1f s** wall (%s), peak RSS %.0f MB" % (
+        sc["seconds"], ", ".join("%s %.1f s / NFE %d" % (p["dynamics"], p["seconds"], p["nfe"]) for p in sc["panels"]), sc["peak_rss_mb"]))
+    emit("")
+
     emit("### Agreement with POT on the same instance (N = M = 1000)")
     emit("")
     src, tgt = instance(1000)

@@ -79,7 +79,8 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
     const Scenario scenario = loadScenario(a.positional().front());
 
-    const fs::path target = fs::absolute(outDir).lexically_normal();
+    fs::path target = fs::absolute(outDir).lexically_normal();
+    if (!target.has_filename()) target = target.parent_path();  // "out/" names the folder "out"
     std::error_code ec;
     const bool exists = fs::exists(target, ec);
     if (exists && !fs::is_directory(target, ec)) throw Error("--out '" + outDir + "' exists and is not a folder");

@@ -1,5 +1,7 @@
 #include "dynamics/common.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace tl::dyn {
@@ -38,6 +40,27 @@ double straightness(const OdeTrajectory& traj, const std::vector<double>& weight
 GaussianOverlay interpolantOverlay(double t, const Eigen::VectorXd& m0, const Eigen::MatrixXd& s0, const Eigen::VectorXd& m1,
                                    const Eigen::MatrixXd& s1) {
     return {"interpolant moments", (1 - t) * m0 + t * m1, (1 - t) * (1 - t) * s0 + t * t * s1};
+}
+
+bool emitFrames(const OdeTrajectory& traj, const VelocityField& field, const Eigen::MatrixXd* snapped, const std::vector<double>& weights,
+                const std::vector<double>& times, RunContext& ctx, const std::function<void(Frame&)>& decorate) {
+    const double tEnd = traj.times.back();
+    for (double t : times) {
+        if (ctx.cancelled()) return false;
+        Eigen::MatrixXd X, V;
+        if (!snapped || t <= tEnd) {
+            X = stateAt(traj, t);
+            V = field(std::min(t, tEnd), X);
+        } else {
+            const double u = (t - tEnd) / (1 - tEnd);
+            X = (1 - u) * traj.states.back() + u * *snapped;
+            V = (*snapped - traj.states.back()) / (1 - tEnd);
+        }
+        Frame f = makeFrame(t, X, weights, &V);
+        if (decorate) decorate(f);
+        ctx.publish(std::move(f));
+    }
+    return true;
 }
 
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role) {

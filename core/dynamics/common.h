@@ -2,9 +2,11 @@
 // discrete path (science.md §2: S = E int |v|^2 dt - E |x1 - x0|^2), the moment overlays.
 #pragma once
 #include <Eigen/Dense>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "engine/dynamics.h"
 #include "engine/frame.h"
 #include "flows/integrators.h"
 #include "measure/measure.h"
@@ -22,6 +24,13 @@ double straightness(const OdeTrajectory& traj, const std::vector<double>& weight
 // path with that coupling.
 GaussianOverlay interpolantOverlay(double t, const Eigen::VectorXd& m0, const Eigen::MatrixXd& s0, const Eigen::VectorXd& m1,
                                    const Eigen::MatrixXd& s1);
+
+// Emits one frame per time from an integrated trajectory: positions by stateAt(), velocities from
+// `field`, overlays from `decorate`. When `snapped` is given (fields singular at t = 1, integrated to
+// traj.times.back() = 1 - delta), frames after that time move linearly to the snapped positions.
+// Returns false if cancelled on the way.
+bool emitFrames(const OdeTrajectory& traj, const VelocityField& field, const Eigen::MatrixXd* snapped, const std::vector<double>& weights,
+                const std::vector<double>& times, RunContext& ctx, const std::function<void(Frame&)>& decorate);
 
 // The law a closed-form field needs, or a tl::Error saying plainly why the panel cannot run.
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role);

@@ -100,21 +100,13 @@ public:
         const long samplingNfe = nfe;
         const Eigen::VectorXd m0 = law.mean(), m1 = gaussianTarget ? target.law->mean() : y.mean();
         const Eigen::MatrixXd s0 = law.covariance(), s1 = gaussianTarget ? target.law->covariance() : y.covariance();
-        for (double t : times) {
-            if (ctx.cancelled()) return {samplingNfe, 0, "", true};
-            Eigen::MatrixXd X, V;
-            if (t <= tEnd) {
-                X = stateAt(tr, t);
-                evaluate(std::min(t, tEnd), X, V, nullptr);
-            } else {
-                const double u = (t - tEnd) / (1 - tEnd);
-                X = (1 - u) * tr.states.back() + u * snapped;
-                V = (snapped - tr.states.back()) / (1 - tEnd);
-            }
-            Frame f = makeFrame(t, X, w, &V);
-            f.overlays.push_back(interpolantOverlay(t, m0, s0, m1, s1));
-            ctx.emit(std::move(f));
-        }
+        const VelocityField velocity = [&](double t, const Eigen::MatrixXd& X) {
+            Eigen::MatrixXd V;
+            evaluate(t, X, V, nullptr);
+            return V;
+        };
+        sum.cancelled = !emitFrames(tr, velocity, gaussianTarget ? nullptr : &snapped, w, times, ctx,
+                                    [&](Frame& f) { f.overlays.push_back(interpolantOverlay(f.t, m0, s0, m1, s1)); });
         sum.nfe = samplingNfe;
         sum.note = std::string(sde ? "reverse SDE (Euler-Maruyama)" : "probability-flow ODE") +
                    (gaussianTarget ? ", Gaussian score" : ", empirical score; integrated to 1 - delta, then denoised");
@@ -132,7 +124,7 @@ DynamicsInfo diffusionInfo() {
                 {"steps", ParamType::Integer, "200", 1, 100000, {}, "sampling steps"},
                 {"integrator", ParamType::Choice, "heun", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ode sampler: integrator"},
                 {"noise", ParamType::Real, "1", 0, 100, {}, "sde: sigma_t^2 = 2 noise (1 - t) (0 = the ODE drift with Euler steps)"},
-                {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "empirical target: stop at 1 - delta, then denoise with E[x1 | x]"},
+                {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "empirical target: stop at 1 - delta, then denoise with the posterior mean E[x1 given x]"},
                 {"seed", ParamType::Integer, "0", 0, 1e15, {}, "sde: noise seed"},
             },
             [] { return std::make_unique<Diffusion>(); }};

@@ -54,13 +54,9 @@ public:
             if (tr.cancelled) return {tr.nfe, 0, "", true};
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
-            for (double t : times) {
-                const Eigen::MatrixXd X = stateAt(tr, t);
-                const Eigen::MatrixXd V = field(t, X);
-                Frame f = makeFrame(t, X, w, &V);
-                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(t), path.covAt(t)});
-                ctx.emit(std::move(f));
-            }
+            sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, [&](Frame& f) {
+                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
+            });
             return sum;
         }
 
@@ -69,6 +65,7 @@ public:
         const Eigen::MatrixXd s0 = source.law ? source.law->covariance() : x.covariance();
         const Eigen::VectorXd m1 = y.mean();
         const Eigen::MatrixXd s1 = y.covariance();
+        auto interpolant = [&](Frame& f) { f.overlays.push_back(interpolantOverlay(f.t, m0, s0, m1, s1)); };
 
         if (kind == "closed-form") {
             const GaussianMixture& law = requireMixture(source, "flow-matching closed-form", "source");
@@ -82,21 +79,7 @@ public:
             sum.straightness = straightness(tr, w);
             Eigen::MatrixXd snapped;
             post.evaluate(tEnd, tr.states.back(), snapped);
-            for (double t : times) {
-                if (ctx.cancelled()) return {sum.nfe, 0, "", true};
-                Eigen::MatrixXd X, V;
-                if (t <= tEnd) {
-                    X = stateAt(tr, t);
-                    V = field(t, X);
-                } else {  // past 1 - delta: move linearly to the snapped posterior means
-                    const double u = (t - tEnd) / (1 - tEnd);
-                    X = (1 - u) * tr.states.back() + u * snapped;
-                    V = (snapped - tr.states.back()) / (1 - tEnd);
-                }
-                Frame f = makeFrame(t, X, w, &V);
-                f.overlays.push_back(interpolantOverlay(t, m0, s0, m1, s1));
-                ctx.emit(std::move(f));
-            }
+            sum.cancelled = !emitFrames(tr, field, &snapped, w, times, ctx, interpolant);
             sum.note = "integrated to t = 1 - " + paramText(p.real("delta")) + ", then snapped to E[x1 | x]";
             return sum;
         }
@@ -121,13 +104,7 @@ public:
         if (tr.cancelled) return {tr.nfe, 0, "", true};
         sum.nfe = tr.nfe;
         sum.straightness = straightness(tr, w);
-        for (double t : times) {
-            const Eigen::MatrixXd X = stateAt(tr, t);
-            const Eigen::MatrixXd V = field(t, X);
-            Frame f = makeFrame(t, X, w, &V);
-            f.overlays.push_back(interpolantOverlay(t, m0, s0, m1, s1));
-            ctx.emit(std::move(f));
-        }
+        sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, interpolant);
         sum.note = "MLP trained for " + std::to_string(mo.iterations) + " iterations, final loss " + paramText(net.lastLoss());
         return sum;
     }
@@ -144,7 +121,7 @@ DynamicsInfo flowMatchingInfo() {
                 {"integrator", ParamType::Choice, "rk4", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ODE integrator"},
                 {"steps", ParamType::Integer, "100", 1, 100000, {}, "integration steps (dopri5: initial step 1/steps)"},
                 {"rtol", ParamType::Real, "1e-5", 1e-12, 1, {}, "dopri5 relative tolerance (absolute = rtol / 10)"},
-                {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "closed-form: integrate to 1 - delta, then snap to E[x1 | x]"},
+                {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "closed-form: integrate to 1 - delta, then snap to the posterior mean E[x1 given x]"},
                 {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian: add lambda S Sigma_t^-1 (x - m_t), S antisymmetric (same densities)"},
                 {"coupling", ParamType::Choice, "independent", 0, 0, {"independent", "minibatch-ot"}, "learned: pairing of x0 and x1 in training"},
                 {"iterations", ParamType::Integer, "3000", 1, 1000000, {}, "learned: Adam iterations"},

@@ -111,13 +111,7 @@ public:
             if (tr.cancelled) return {tr.nfe, 0, "", true};
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
-            for (double t : times) {
-                const Eigen::MatrixXd X = stateAt(tr, t);
-                const Eigen::MatrixXd V = field(t, X);
-                Frame f = makeFrame(t, X, w, &V);
-                overlays(f, t);
-                ctx.emit(std::move(f));
-            }
+            sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, [&](Frame& f) { overlays(f, f.t); });
             sum.note = "Bures geodesic with gauge rotation lambda = " + paramText(lambda);
             return sum;
         }
@@ -127,7 +121,7 @@ public:
             const double t = times[k];
             Frame f = makeFrame(t, (1 - t) * P0 + t * P1, w, &V);
             overlays(f, t);
-            ctx.emit(std::move(f));
+            ctx.publish(std::move(f));
             if (ctx.progress) ctx.progress(static_cast<double>(k + 1) / times.size(), "interpolating");
         }
         sum.straightness = 0;  // straight lines at constant speed

@@ -20,8 +20,9 @@ struct RunContext {
     int threads = 0;
     // fraction in [0, 1] of this panel's work, and what it is doing ("solving OT", "training" ...).
     std::function<void(double, const std::string&)> progress;
-    // Receives each frame in time order (the runner adds common metrics and records it).
-    std::function<void(Frame&&)> emit;
+    // Receives each frame in time order (the runner adds common metrics and records it). Not
+    // called emit: that is a Qt macro.
+    std::function<void(Frame&&)> publish;
     bool cancelled() const { return stop.stop_requested(); }
 };
 

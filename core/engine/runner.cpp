@@ -46,8 +46,10 @@ void Runner::cancel() {
     {
         std::lock_guard<std::mutex> lk(m_);
         for (auto& p : panels_) p.runStop.request_stop();
+        if (!thread_.joinable()) idle_ = true;  // never started: nothing to wait for
     }
     cv_.notify_all();
+    idleCv_.notify_all();
 }
 
 bool Runner::waitIdle(std::chrono::milliseconds timeout) {
@@ -56,6 +58,9 @@ bool Runner::waitIdle(std::chrono::milliseconds timeout) {
 }
 
 void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
+    // After cancel() the compute thread has ended: a parameter change starts it again.
+    const bool restart = thread_.joinable() && thread_.get_stop_token().stop_requested();
+    if (restart) thread_.join();
     {
         std::lock_guard<std::mutex> lk(m_);
         if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
@@ -64,6 +69,7 @@ void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
         panels_[k].runStop.request_stop();
         idle_ = false;
     }
+    if (restart) thread_ = std::jthread([this](std::stop_token st) { loop(st); });
     cv_.notify_all();
 }
 
@@ -97,28 +103,35 @@ void Runner::notify() {
 }
 
 void Runner::loop(std::stop_token stop) {
-    try {
-        auto src = std::make_shared<Measure>(sampleMeasure(scenario_.source, scenario_.baseDir));
-        auto tgt = std::make_shared<Measure>(sampleMeasure(scenario_.target, scenario_.baseDir));
-        if (src->cloud.dim != tgt->cloud.dim)
-            throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
+    bool sampled;
+    {
         std::lock_guard<std::mutex> lk(m_);
-        source_ = src;
-        target_ = tgt;
-    } catch (const std::exception& e) {
-        {
+        sampled = source_ != nullptr;
+    }
+    if (!sampled) {
+        try {
+            auto src = std::make_shared<Measure>(sampleMeasure(scenario_.source, scenario_.baseDir));
+            auto tgt = std::make_shared<Measure>(sampleMeasure(scenario_.target, scenario_.baseDir));
+            if (src->cloud.dim != tgt->cloud.dim)
+                throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
             std::lock_guard<std::mutex> lk(m_);
-            error_ = e.what();
-            for (auto& p : panels_) {
-                p.status.state = PanelState::Failed;
-                p.status.error = e.what();
-                p.dirty = false;
+            source_ = src;
+            target_ = tgt;
+        } catch (const std::exception& e) {
+            {
+                std::lock_guard<std::mutex> lk(m_);
+                error_ = e.what();
+                for (auto& p : panels_) {
+                    p.status.state = PanelState::Failed;
+                    p.status.error = e.what();
+                    p.dirty = false;
+                }
+                idle_ = true;
             }
-            idle_ = true;
+            idleCv_.notify_all();
+            notify();
+            return;
         }
-        idleCv_.notify_all();
-        notify();
-        return;
     }
     notify();
     for (;;) {
@@ -186,7 +199,7 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         notify();
     };
     std::size_t emitted = 0;
-    ctx.emit = [&](Frame&& f) {
+    ctx.publish = [&](Frame&& f) {
         addFrameMetrics(f, previous.get());
         if (emitted + 1 == times.size()) {  // the last frame: distance to the target
             try {

@@ -49,7 +49,9 @@ public:
     // Blocks until every panel is Done/Failed/Cancelled (or the timeout passes); true when idle.
     bool waitIdle(std::chrono::milliseconds timeout = std::chrono::hours(24));
 
-    // New parameters for panel k: the panel restarts (its current run is stopped at the next step).
+    // New parameters for panel k: the panel restarts (its current run is stopped at the next step);
+    // after cancel() this starts the compute thread again. start/cancel/setPanelParams are meant to
+    // be called from one controlling thread (the GUI thread or the CLI's main).
     void setPanelParams(std::size_t k, const ParamValues& params);
 
     const Scenario& scenario() const { return scenario_; }

@@ -78,7 +78,13 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                 const std::string where = context + ": panel " + std::to_string(k);
                 if (!pj.is_object()) throw Error(where + " must be an object");
                 if (!pj.contains("dynamics") || !pj["dynamics"].is_string()) throw Error(where + ": key 'dynamics' (a string) is required");
-                const DynamicsInfo& info = findDynamics(pj["dynamics"].get<std::string>());
+                const DynamicsInfo* found = nullptr;
+                try {
+                    found = &findDynamics(pj["dynamics"].get<std::string>());
+                } catch (const Error& e) {
+                    throw Error(where + ": " + e.what());
+                }
+                const DynamicsInfo& info = *found;
                 PanelSpec panel;
                 panel.dynamics = info.name;
                 panel.params = defaultParams(info.params);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 #include <string>
 
@@ -21,8 +22,9 @@ constexpr Eigen::Index kTrainChunk = 64;
 constexpr Eigen::Index kEvalChunk = 256;
 
 std::string num(double v) {
-    std::string s = std::to_string(v);
-    return s;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
 }
 
 void checkArchitecture(const MlpFieldOptions& opt) {
@@ -35,13 +37,15 @@ void checkArchitecture(const MlpFieldOptions& opt) {
 
 void checkTraining(const MlpFieldOptions& opt) {
     checkArchitecture(opt);
-    if (opt.iterations < 1)
-        throw Error("MlpFieldOptions.iterations must be >= 1 (got " + std::to_string(opt.iterations) + ")");
+    if (opt.iterations < 1) throw Error("MlpFieldOptions.iterations must be >= 1 (got " + std::to_string(opt.iterations) + ")");
     const int maxBatch = opt.coupling == MlpFieldOptions::Coupling::MinibatchOt ? 4096 : 65536;
     if (opt.batch < 1 || opt.batch > maxBatch)
-        throw Error("MlpFieldOptions.batch must be in 1.." + std::to_string(maxBatch) + " (got " + std::to_string(opt.batch) + ")");
+        throw Error("MlpFieldOptions.batch must be in 1.." + std::to_string(maxBatch) + " (got " + std::to_string(opt.batch) +
+                    ")");
     if (!(opt.learningRate > 0) || !std::isfinite(opt.learningRate))
         throw Error("MlpFieldOptions.learningRate must be a finite number > 0 (got " + num(opt.learningRate) + ")");
+    if (!(opt.finalLearningRateFactor > 0 && opt.finalLearningRateFactor <= 1))
+        throw Error("MlpFieldOptions.finalLearningRateFactor must be in (0, 1] (got " + num(opt.finalLearningRateFactor) + ")");
 }
 
 // Walker/Vose alias table: O(1) draws of an index i with probability w_i / sum(w).
@@ -82,21 +86,95 @@ private:
     std::vector<std::size_t> alias_;
 };
 
-inline Eigen::Map<const Eigen::MatrixXd> weightMap(const Eigen::VectorXd& theta, Eigen::Index offset, int out, int in) {
-    return {theta.data() + offset, out, in};
+using Layer = detail::MlpLayerShape;
+
+template <typename S>
+using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+template <typename S>
+using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+
+template <typename S>
+Eigen::Map<const Mat<S>> weights(const Vec<S>& theta, const Layer& L) {
+    return {theta.data() + L.offset, L.out, L.in};
 }
-inline Eigen::Map<const Eigen::VectorXd> biasMap(const Eigen::VectorXd& theta, Eigen::Index offset, int out, int in) {
-    return {theta.data() + offset + static_cast<Eigen::Index>(out) * in, out};
+template <typename S>
+Eigen::Map<const Vec<S>> biases(const Vec<S>& theta, const Layer& L) {
+    return {theta.data() + L.offset + static_cast<Eigen::Index>(L.out) * L.in, L.out};
+}
+
+// One chunk's network input and the activations backprop needs.
+template <typename S>
+struct Pass {
+    Mat<S> features;             // (d + kTimeFeatures) x n: x, then t, sin(2 pi k t), cos(2 pi k t)
+    std::vector<Mat<S>> z, sig;  // per hidden layer: pre-activation and sigmoid(z)
+    std::vector<Mat<S>> act;     // per hidden layer: SiLU(z) = z * sigmoid(z)
+    Mat<S> out;                  // d x n, unit-scale coordinates
+};
+
+// Fills p.features for the columns xt (d x n) at times t[0..n).
+template <typename S, typename Derived>
+void setFeatures(Pass<S>& p, const double* t, const Eigen::MatrixBase<Derived>& xt) {
+    const Eigen::Index d = xt.rows(), n = xt.cols();
+    p.features.resize(d + kTimeFeatures, n);
+    p.features.topRows(d) = xt.template cast<S>();
+    for (Eigen::Index j = 0; j < n; ++j) {
+        S* f = p.features.col(j).data() + d;
+        f[0] = static_cast<S>(t[j]);
+        for (int k = 1; k <= MlpField::kFourierFrequencies; ++k) {
+            const double a = 2 * std::numbers::pi * k * t[j];
+            f[2 * k - 1] = static_cast<S>(std::sin(a));
+            f[2 * k] = static_cast<S>(std::cos(a));
+        }
+    }
+}
+
+// Runs the network on p.features into p.out; keeps z, sigmoid(z) and the activations when `keep`.
+template <typename S>
+void forward(const std::vector<Layer>& layers, const Vec<S>& theta, Pass<S>& p, bool keep) {
+    const int hidden = static_cast<int>(layers.size()) - 1;
+    if (keep) {
+        p.z.resize(hidden);
+        p.sig.resize(hidden);
+        p.act.resize(hidden);
+    }
+    Mat<S> a, z, sig;
+    for (int l = 0; l < hidden; ++l) {
+        z.noalias() = weights(theta, layers[l]) * (l == 0 ? p.features : a);
+        z.colwise() += biases(theta, layers[l]);
+        sig = (S(1) + (-z.array()).exp()).inverse().matrix();
+        a = (z.array() * sig.array()).matrix();
+        if (keep) {
+            p.z[l] = z;
+            p.sig[l] = sig;
+            p.act[l] = a;
+        }
+    }
+    p.out.noalias() = weights(theta, layers.back()) * (hidden == 0 ? p.features : a);
+    p.out.colwise() += biases(theta, layers.back());
+}
+
+// Accumulates d(loss)/d(theta) into grad given g = d(loss)/d(out) (d x n): per layer, top down,
+// dW += g in^T, db += g 1, then g <- (W^T g) .* SiLU'(z) for the layer below.
+template <typename S>
+void backward(const std::vector<Layer>& layers, const Vec<S>& theta, const Pass<S>& p, Mat<S> g, S* grad) {
+    const int hidden = static_cast<int>(layers.size()) - 1;
+    Mat<S> back;
+    for (int l = hidden; l >= 0; --l) {
+        const Layer& L = layers[l];
+        const Mat<S>& in = l == 0 ? p.features : p.act[l - 1];
+        Eigen::Map<Mat<S>> gW(grad + L.offset, L.out, L.in);
+        Eigen::Map<Vec<S>> gb(grad + L.offset + static_cast<Eigen::Index>(L.in) * L.out, L.out);
+        gW.noalias() += g * in.transpose();
+        gb += g.rowwise().sum();
+        if (l == 0) break;
+        // d SiLU(z)/dz = s (1 + z (1 - s)), s = sigmoid(z).
+        const auto s = p.sig[l - 1].array();
+        back.noalias() = weights(theta, L).transpose() * g;
+        g = (back.array() * s * (S(1) + p.z[l - 1].array() * (S(1) - s))).matrix();
+    }
 }
 
 }  // namespace
-
-struct MlpField::Pass {
-    Eigen::MatrixXd features;             // (d + kTimeFeatures) x n
-    std::vector<Eigen::MatrixXd> z, sig;  // per hidden layer: pre-activation and sigmoid(z)
-    std::vector<Eigen::MatrixXd> act;     // per hidden layer: SiLU(z) = z * sigmoid(z)
-    Eigen::MatrixXd out;                  // d x n
-};
 
 void MlpField::requireInitialized() const {
     if (dim_ < 1 || layers_.empty()) throw Error("MlpField: the field is not trained (call train() first)");
@@ -143,87 +221,33 @@ double MlpField::lastLoss() const {
     return s / static_cast<double>(window);
 }
 
-void MlpField::features(Pass& p, const double* t, const Eigen::Ref<const Eigen::MatrixXd>& xt) const {
-    const Eigen::Index n = xt.cols();
-    p.features.resize(dim_ + kTimeFeatures, n);
-    p.features.topRows(dim_) = xt;
-    for (Eigen::Index j = 0; j < n; ++j) {
-        const double tj = t[j];
-        double* f = p.features.col(j).data() + dim_;
-        f[0] = tj;
-        for (int k = 1; k <= kFourierFrequencies; ++k) {
-            const double a = 2 * std::numbers::pi * k * tj;
-            f[2 * k - 1] = std::sin(a);
-            f[2 * k] = std::cos(a);
-        }
-    }
-}
-
-void MlpField::forward(Pass& p, bool keep) const {
-    const int hiddenLayers = static_cast<int>(layers_.size()) - 1;
-    if (keep) {
-        p.z.resize(hiddenLayers);
-        p.sig.resize(hiddenLayers);
-        p.act.resize(hiddenLayers);
-    }
-    Eigen::MatrixXd a = p.features, z, sig;
-    for (int l = 0; l < hiddenLayers; ++l) {
-        const Layer& L = layers_[l];
-        z.noalias() = weightMap(theta_, L.offset, L.out, L.in) * a;
-        z.colwise() += biasMap(theta_, L.offset, L.out, L.in);
-        sig = (1.0 + (-z.array()).exp()).inverse().matrix();
-        a = (z.array() * sig.array()).matrix();
-        if (keep) {
-            p.z[l] = z;
-            p.sig[l] = sig;
-            p.act[l] = a;
-        }
-    }
-    const Layer& L = layers_.back();
-    p.out.noalias() = weightMap(theta_, L.offset, L.out, L.in) * a;
-    p.out.colwise() += biasMap(theta_, L.offset, L.out, L.in);
-}
-
-void MlpField::backward(Pass& p, Eigen::MatrixXd g, double* grad) const {
-    const int hiddenLayers = static_cast<int>(layers_.size()) - 1;
-    for (int l = hiddenLayers; l >= 0; --l) {
-        const Layer& L = layers_[l];
-        const Eigen::MatrixXd& in = l == 0 ? p.features : p.act[l - 1];
-        Eigen::Map<Eigen::MatrixXd> gW(grad + L.offset, L.out, L.in);
-        Eigen::Map<Eigen::VectorXd> gb(grad + L.offset + static_cast<Eigen::Index>(L.in) * L.out, L.out);
-        gW.noalias() += g * in.transpose();
-        gb += g.rowwise().sum();
-        if (l == 0) break;
-        // d SiLU(z)/dz = s (1 + z (1 - s)), s = sigmoid(z).
-        const auto s = p.sig[l - 1].array();
-        Eigen::MatrixXd back = weightMap(theta_, L.offset, L.out, L.in).transpose() * g;
-        g = (back.array() * s * (1.0 + p.z[l - 1].array() * (1.0 - s))).matrix();
-    }
-}
-
+template <typename S>
 double MlpField::normalizedLossAndGradient(const Eigen::VectorXd& t, const Eigen::MatrixXd& xt, const Eigen::MatrixXd& u,
                                            Eigen::VectorXd* grad, int threads) const {
     const Eigen::Index B = xt.cols();
     const Eigen::Index chunks = (B + kTrainChunk - 1) / kTrainChunk;
     const Eigen::Index P = theta_.size();
-    Eigen::MatrixXd chunkGrad;
+    const Vec<S> theta = theta_.cast<S>();
+    Mat<S> chunkGrad;
     if (grad) chunkGrad.setZero(P, chunks);
     std::vector<double> chunkLoss(chunks, 0.0);
     const double invB = 1.0 / static_cast<double>(B);
     parallelFor(static_cast<std::size_t>(chunks), 1, threads, [&](std::size_t c0, std::size_t c1) {
-        Pass p;
+        Pass<S> p;
         for (std::size_t c = c0; c < c1; ++c) {
             const Eigen::Index b = static_cast<Eigen::Index>(c) * kTrainChunk, n = std::min(kTrainChunk, B - b);
-            features(p, t.data() + b, xt.middleCols(b, n));
-            forward(p, grad != nullptr);
-            const Eigen::MatrixXd r = p.out - u.middleCols(b, n);
-            chunkLoss[c] = r.squaredNorm() * invB;
-            if (grad) backward(p, (2.0 * invB) * r, chunkGrad.col(static_cast<Eigen::Index>(c)).data());
+            setFeatures(p, t.data() + b, xt.middleCols(b, n));
+            forward(layers_, theta, p, grad != nullptr);
+            const Mat<S> r = p.out - u.middleCols(b, n).cast<S>();
+            chunkLoss[c] = static_cast<double>(r.template cast<double>().squaredNorm()) * invB;
+            if (grad)
+                backward<S>(layers_, theta, p, static_cast<S>(2.0 * invB) * r,
+                            chunkGrad.col(static_cast<Eigen::Index>(c)).data());
         }
     });
     double loss = 0;
     for (double l : chunkLoss) loss += l;
-    if (grad) *grad = chunkGrad.rowwise().sum();
+    if (grad) *grad = chunkGrad.template cast<double>().rowwise().sum();
     return loss;
 }
 
@@ -240,7 +264,7 @@ double MlpField::lossAndGradient(const Eigen::VectorXd& t, const Eigen::MatrixXd
     const Eigen::MatrixXd u = (x1 - x0).transpose() / scale_;
     // Network output is in units of scale_: v = s * out, so loss = s^2 * normalised loss (and likewise the gradient).
     const double s2 = scale_ * scale_;
-    const double loss = normalizedLossAndGradient(t, xt, u, grad, threads);
+    const double loss = normalizedLossAndGradient<double>(t, xt, u, grad, threads);
     if (grad) *grad *= s2;
     return loss * s2;
 }
@@ -253,18 +277,18 @@ Eigen::MatrixXd MlpField::velocity(double t, const Eigen::MatrixXd& x, int threa
     const Eigen::Index n = x.rows();
     Eigen::MatrixXd v(n, dim_);
     if (n == 0) return v;
+    const Vec<float> theta = theta_.cast<float>();
     const Eigen::Index chunks = (n + kEvalChunk - 1) / kEvalChunk;
     parallelFor(static_cast<std::size_t>(chunks), 1, threads, [&](std::size_t c0, std::size_t c1) {
-        Pass p;
+        Pass<float> p;
         Eigen::MatrixXd xt;
-        std::vector<double> tv;
+        const std::vector<double> tv(static_cast<std::size_t>(kEvalChunk), t);
         for (std::size_t c = c0; c < c1; ++c) {
             const Eigen::Index b = static_cast<Eigen::Index>(c) * kEvalChunk, m = std::min(kEvalChunk, n - b);
             xt = ((x.middleRows(b, m).rowwise() - center_.transpose()) / scale_).transpose();
-            tv.assign(static_cast<std::size_t>(m), t);
-            features(p, tv.data(), xt);
-            forward(p, false);
-            v.middleRows(b, m) = scale_ * p.out.transpose();
+            setFeatures(p, tv.data(), xt);
+            forward(layers_, theta, p, false);
+            v.middleRows(b, m) = scale_ * p.out.transpose().cast<double>();
         }
     });
     return v;
@@ -288,8 +312,8 @@ void MlpField::train(const PointCloud& source, const PointCloud& target, const M
     g.normalizeWeights();
     const Eigen::VectorXd ms = s.mean(), mg = g.mean();
     center_ = 0.5 * (ms + mg);
-    const double spread = 0.5 * (s.covariance().trace() + (ms - center_).squaredNorm() + g.covariance().trace() +
-                                 (mg - center_).squaredNorm()) / d;
+    const double spread =
+        0.5 * (s.covariance().trace() + (ms - center_).squaredNorm() + g.covariance().trace() + (mg - center_).squaredNorm()) / d;
     scale_ = spread > 0 && std::isfinite(spread) ? std::sqrt(spread) : 1.0;
     const double invScale = 1.0 / scale_, s2 = scale_ * scale_;
 
@@ -320,6 +344,7 @@ void MlpField::train(const PointCloud& source, const PointCloud& target, const M
             // permutation (Birkhoff; network simplex with unit supplies, or the sorted 1-D plan).
             b0.points.resize(static_cast<std::size_t>(B) * d);
             b1.points.resize(static_cast<std::size_t>(B) * d);
+            // (solveExact works on integer-rounded costs, so repeated points in a minibatch cannot make it cycle.)
             for (int k = 0; k < B; ++k)
                 for (int c = 0; c < d; ++c) {
                     b0.points[static_cast<std::size_t>(k) * d + c] = s.point(i0[k])[c];
@@ -352,7 +377,7 @@ void MlpField::train(const PointCloud& source, const PointCloud& target, const M
                 u(c, k) = (p1[c] - p0[c]) * invScale;
             }
         }
-        const double loss = normalizedLossAndGradient(t, xt, u, &grad, opt.threads);
+        const double loss = normalizedLossAndGradient<float>(t, xt, u, &grad, opt.threads);
         if (!std::isfinite(loss) || !grad.allFinite())
             throw Error("flow matching: training diverged at step " + std::to_string(it) +
                         " (non-finite loss); lower MlpFieldOptions.learningRate");
@@ -361,7 +386,11 @@ void MlpField::train(const PointCloud& source, const PointCloud& target, const M
         beta2t *= beta2;
         m = beta1 * m + (1 - beta1) * grad;
         v = beta2 * v + (1 - beta2) * grad.cwiseAbs2();
-        const double a = opt.learningRate / (1 - beta1t), c2 = 1 / (1 - beta2t);
+        // Cosine decay of the step size from learningRate to learningRate * finalLearningRateFactor.
+        const double progressFrac = opt.iterations > 1 ? static_cast<double>(it - 1) / (opt.iterations - 1) : 1.0;
+        const double lr = opt.learningRate * (opt.finalLearningRateFactor + (1 - opt.finalLearningRateFactor) * 0.5 *
+                                                                                (1 + std::cos(std::numbers::pi * progressFrac)));
+        const double a = lr / (1 - beta1t), c2 = 1 / (1 - beta2t);
         theta_.array() -= a * m.array() / ((v.array() * c2).sqrt() + eps);
         steps_ = it;
         history_.push_back(loss * s2);

@@ -150,17 +150,31 @@ struct ArcSolve {
 };
 
 // Network simplex (LEMON, block search) on the complete bipartite graph; arc id = i * m + j.
+// Costs are integers: C_ij * K rounded, K a power of two with (n + m) * max C * K < 2^50, so every
+// reduced cost and potential is exact (LEMON requires integer data: with double costs, rounding
+// makes zero reduced costs come out as -1e-16 and the simplex can cycle on repeated points). The
+// plan is optimal for the rounded costs, hence within 1/K of optimal for the true ones.
 ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vector<std::int64_t>& sa,
                        const std::vector<std::int64_t>& sb, double invS, int threads) {
     const std::size_t n = x.size(), m = y.size();
     using Graph = lemon::StaticDigraph;
-    using Simplex = lemon::NetworkSimplex<Graph, std::int64_t, double>;
+    using Simplex = lemon::NetworkSimplex<Graph, std::int64_t, std::int64_t>;
+    // Squared diameter of the joint bounding box bounds every C_ij.
+    double bound = 0;
+    for (int k = 0; k < x.dim; ++k) {
+        double lo = std::numeric_limits<double>::max(), hi = -lo;
+        for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x.point(i)[k]), hi = std::max(hi, x.point(i)[k]);
+        for (std::size_t j = 0; j < m; ++j) lo = std::min(lo, y.point(j)[k]), hi = std::max(hi, y.point(j)[k]);
+        bound += (hi - lo) * (hi - lo);
+    }
+    const double K = bound > 0 ? std::exp2(std::floor(std::log2(std::exp2(50) / (static_cast<double>(n + m + 1) * bound)))) : 1.0;
     Graph g;
     g.build(static_cast<int>(n + m), CompleteArcs(0, n, m), CompleteArcs(n * m, n, m));
-    Graph::ArcMap<double> cost(g);
+    Graph::ArcMap<std::int64_t> cost(g);
     parallelFor(n, 64, threads, [&](std::size_t i0, std::size_t i1) {
         for (std::size_t i = i0; i < i1; ++i)
-            for (std::size_t j = 0; j < m; ++j) cost[g.arcFromId(static_cast<int>(i * m + j))] = sqDist(x, i, y, j);
+            for (std::size_t j = 0; j < m; ++j)
+                cost[g.arcFromId(static_cast<int>(i * m + j))] = std::llround(sqDist(x, i, y, j) * K);
     });
     Graph::NodeMap<std::int64_t> supply(g);
     for (std::size_t i = 0; i < n; ++i) supply[g.node(static_cast<int>(i))] = sa[i];
@@ -178,8 +192,8 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
     // LEMON's duals pi satisfy c_uv + pi_u - pi_v >= 0: f_i = -pi(source i), g_j = pi(sink j).
     out.f.resize(n);
     out.g.resize(m);
-    for (std::size_t i = 0; i < n; ++i) out.f[i] = -ns.potential(g.node(static_cast<int>(i)));
-    for (std::size_t j = 0; j < m; ++j) out.g[j] = ns.potential(g.node(static_cast<int>(n + j)));
+    for (std::size_t i = 0; i < n; ++i) out.f[i] = -static_cast<double>(ns.potential(g.node(static_cast<int>(i)))) / K;
+    for (std::size_t j = 0; j < m; ++j) out.g[j] = static_cast<double>(ns.potential(g.node(static_cast<int>(n + j)))) / K;
     return out;
 }
 

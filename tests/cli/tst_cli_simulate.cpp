@@ -1,0 +1,353 @@
+// Tests the `transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force]` contract through
+// QProcess: DIR/panel<k>/frame_<ffff>.csv (header x,y, one row per particle in the same order in every
+// frame, frame 0 = the source samples in order), DIR/metrics.csv (one row per panel and frame), one
+// JSON summary on stdout; on error one line on stderr, nothing on stdout, a non-zero exit, and no
+// output folder that looks complete (nor leftover '.<dir>.tmp-*' folders). Presets are run reduced
+// (n = 300, 11 frames); the learned-field preset is skipped (training is slow; tested elsewhere).
+// Truth for frame 0: the same SPECs sampled in-process with tl::sampleMeasure (same seeds).
+#include "measure/spec.h"
+
+#include <QtTest>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSet>
+#include <QTemporaryDir>
+
+#include <csignal>
+#include <cmath>
+#include <cstdlib>
+#include <sys/types.h>
+#include <fstream>
+#include <vector>
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out, err;
+};
+
+Run runCli(const QStringList& args, int timeoutMs = 120000) {
+    QProcess p;
+    p.start(QStringLiteral(TL_CLI_PATH), args);
+    Run r;
+    if (!p.waitForStarted(10000)) {
+        r.err = "failed to start " TL_CLI_PATH;
+        return r;
+    }
+    p.closeWriteChannel();
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+void writeText(const QString& path, const QByteArray& text) {
+    QFile f(path);
+    if (f.open(QIODevice::WriteOnly)) f.write(text);
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// Rows of a CSV file (header separately), each split on ','.
+QList<QList<QByteArray>> csvRows(const QString& path, QByteArray* header) {
+    QList<QList<QByteArray>> rows;
+    const QList<QByteArray> lines = readAll(path).split('\n');
+    *header = lines.value(0);
+    for (int k = 1; k < lines.size(); ++k)
+        if (!lines[k].isEmpty()) rows.push_back(lines[k].split(','));
+    return rows;
+}
+
+double num(const QByteArray& s) {
+    const std::string t = s.toStdString();
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    return end && *end == '\0' && !t.empty() ? v : std::nan("");
+}
+
+// Entries of `dir` (hidden included) whose names start with `prefix`.
+QStringList entriesStartingWith(const QString& dir, const QString& prefix) {
+    QStringList hits;
+    for (const QString& e : QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot))
+        if (e.startsWith(prefix)) hits << e;
+    return hits;
+}
+
+// A preset reduced to n = 300 samples and 11 frames; relative CSV / image paths made absolute
+// (the copy lives in another folder).
+QByteArray reducedPreset(const QString& presetPath) {
+    QJsonObject doc = QJsonDocument::fromJson(readAll(presetPath)).object();
+    const QString presetDir = QFileInfo(presetPath).absolutePath();
+    for (const char* key : {"source", "target"}) {
+        QString spec = doc.value(key).toString();
+        spec.replace(QRegularExpression("\\bn=\\d+"), "n=300");
+        if (spec.endsWith(".csv") && QFileInfo(spec).isRelative()) spec = QDir(presetDir).filePath(spec);
+        QRegularExpressionMatch m = QRegularExpression("\\bpath=([^,]+)").match(spec);
+        if (m.hasMatch() && QFileInfo(m.captured(1)).isRelative()) spec.replace(m.capturedStart(1), m.capturedLength(1), QDir(presetDir).filePath(m.captured(1)));
+        doc[key] = spec;
+    }
+    doc["frames"] = 11;
+    return QJsonDocument(doc).toJson();
+}
+
+}  // namespace
+
+class TestCliSimulate : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir tmp_;
+    int case_ = 0;
+
+    // A fresh, empty folder for one case.
+    QString freshDir() {
+        const QString d = tmp_.filePath(QString("case%1").arg(case_++));
+        QDir().mkpath(d);
+        return d;
+    }
+
+    // Checks the error contract: exit != 0, nothing on stdout, one non-empty line on stderr containing
+    // every `expect`, and no temporary folders beside `outDir`.
+    void checkError(const Run& r, const QStringList& expect, const QString& outDir) {
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QVERIFY2(r.exitCode != 0 && r.exitCode != -2, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(err)));
+        QVERIFY2(r.out.isEmpty(), qPrintable("stdout: " + QString::fromUtf8(r.out)));
+        QVERIFY2(!err.isEmpty() && !err.contains('\n'), qPrintable("stderr: " + err));
+        for (const QString& e : expect) QVERIFY2(err.contains(e), qPrintable(QString("'%1' not in: %2").arg(e, err)));
+        const QFileInfo out(outDir);
+        const QStringList leftovers = entriesStartingWith(out.absolutePath(), "." + out.fileName() + ".");
+        QVERIFY2(leftovers.isEmpty(), qPrintable("leftovers: " + leftovers.join(", ")));
+    }
+
+    QString writeScenario(const QString& dir, const QByteArray& json) {
+        const QString path = dir + "/scenario.json";
+        writeText(path, json);
+        return path;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(tmp_.isValid());
+        QVERIFY2(QFile::exists(QStringLiteral(TL_CLI_PATH)), TL_CLI_PATH);
+    }
+
+    // Every preset except the learned-field one, reduced: exit 0, one JSON object with the per-panel
+    // summary, every frame file with header x,y and a constant row count, frame 0 = the source samples
+    // in order (bit-exact: shortest round-trip output), metrics.csv one row per (panel, frame) at the
+    // scenario times, no temporary folder left. Every preset's dynamics end on the target law, so the
+    // final Sinkhorn divergence (eps 0.05) is small: < 0.1 (the source is ~0.5 away).
+    void presets_data() {
+        QTest::addColumn<QString>("preset");
+        const QDir dir(QStringLiteral(TL_SOURCE_DIR "/resources/scenarios"));
+        for (const QString& f : dir.entryList({"*.json"}, QDir::Files)) {
+            if (f == "eight_gaussians_to_moons.json") continue;  // learned fields: slow training
+            QTest::newRow(qPrintable(f)) << dir.filePath(f);
+        }
+    }
+    void presets() {
+        QFETCH(QString, preset);
+        const QString dir = freshDir();
+        const QByteArray json = reducedPreset(preset);
+        const QString scenarioPath = writeScenario(dir, json);
+        const QString out = dir + "/out";
+        const Run r = runCli({"simulate", scenarioPath, "--out", out, "--threads", "2"});
+        QVERIFY2(r.exitCode == 0, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(QString::fromUtf8(r.err))));
+        const QByteArray line = r.out.trimmed();
+        QVERIFY2(!line.isEmpty() && !line.contains('\n'), r.out.constData());
+        QJsonParseError pe;
+        const QJsonObject summary = QJsonDocument::fromJson(line, &pe).object();
+        QVERIFY2(pe.error == QJsonParseError::NoError, r.out.constData());
+        const QJsonObject scenario = QJsonDocument::fromJson(json).object();
+        const QJsonArray specPanels = scenario.value("panels").toArray();
+        const int frames = 11;
+        QCOMPARE(summary.value("frames").toInt(), frames);
+        const QJsonArray panels = summary.value("panels").toArray();
+        QCOMPARE(panels.size(), specPanels.size());
+        const tl::Measure source = tl::sampleMeasure(scenario.value("source").toString().toStdString(), dir.toStdString());
+        for (int k = 0; k < panels.size(); ++k) {
+            const QJsonObject p = panels[k].toObject();
+            for (const char* key : {"nfe", "seconds", "final_sinkhorn_divergence", "straightness"})
+                QVERIFY2(p.value(key).isDouble(), qPrintable(QString("panel %1: %2 is %3").arg(k).arg(key).arg(QString::fromUtf8(QJsonDocument(p).toJson()))));
+            QCOMPARE(p.value("dynamics").toString(), specPanels[k].toObject().value("dynamics").toString());
+            QVERIFY(p.value("nfe").toDouble() >= 0 && p.value("seconds").toDouble() >= 0);
+            QVERIFY2(p.value("straightness").toDouble() > -1e-9, "negative straightness");
+            const double div = p.value("final_sinkhorn_divergence").toDouble();
+            qInfo("%s panel %d (%s): nfe %g, seconds %.3f, final divergence %.4g, straightness %.4g", qPrintable(QFileInfo(preset).fileName()), k,
+                  qPrintable(p.value("dynamics").toString()), p.value("nfe").toDouble(), p.value("seconds").toDouble(), div, p.value("straightness").toDouble());
+            QVERIFY2(div < 0.1, qPrintable(QString("panel %1 ends %2 from the target").arg(k).arg(div)));
+            // Frames.
+            const QString pdir = QString("%1/panel%2").arg(out).arg(k);
+            int rows = -1;
+            for (int f = 0; f < frames; ++f) {
+                const QString file = QString("%1/frame_%2.csv").arg(pdir).arg(f, 4, 10, QChar('0'));
+                QVERIFY2(QFile::exists(file), qPrintable(file));
+                QByteArray header;
+                const auto data = csvRows(file, &header);
+                QCOMPARE(header, QByteArray("x,y"));
+                if (rows < 0) rows = static_cast<int>(data.size());
+                QVERIFY2(data.size() == rows, qPrintable(QString("%1: %2 rows, frame 0 has %3").arg(file).arg(data.size()).arg(rows)));
+                for (const auto& row : data) QVERIFY2(row.size() == 2 && std::isfinite(num(row[0])) && std::isfinite(num(row[1])), qPrintable(file));
+                if (f == 0) {
+                    QVERIFY(rows >= static_cast<int>(source.cloud.size()));
+                    for (std::size_t i = 0; i < source.cloud.size(); ++i)
+                        QVERIFY2(num(data[static_cast<int>(i)][0]) == source.cloud.point(i)[0] && num(data[static_cast<int>(i)][1]) == source.cloud.point(i)[1],
+                                 qPrintable(QString("panel %1 row %2 does not start at source point %2").arg(k).arg(i)));
+                }
+            }
+            QCOMPARE(p.value("particles").toInt(), rows);
+            QVERIFY2(!QFile::exists(QString("%1/frame_%2.csv").arg(pdir).arg(frames, 4, 10, QChar('0'))), "extra frame file");
+        }
+        QVERIFY(!QDir(QString("%1/panel%2").arg(out).arg(panels.size())).exists());
+        // metrics.csv: one row per (panel, frame), t = f / (frames - 1).
+        QByteArray header;
+        const auto metrics = csvRows(out + "/metrics.csv", &header);
+        QVERIFY2(header.startsWith("panel,dynamics,frame,t"), header.constData());
+        const int columns = static_cast<int>(header.split(',').size());
+        QCOMPARE(static_cast<int>(metrics.size()), static_cast<int>(panels.size()) * frames);
+        QSet<QPair<int, int>> seen;
+        for (const auto& row : metrics) {
+            QCOMPARE(static_cast<int>(row.size()), columns);
+            const int k = row[0].toInt(), f = row[2].toInt();
+            QVERIFY(k >= 0 && k < panels.size() && f >= 0 && f < frames);
+            QCOMPARE(QString::fromUtf8(row[1]), specPanels[k].toObject().value("dynamics").toString());
+            QVERIFY(std::abs(num(row[3]) - f / double(frames - 1)) < 1e-15);
+            seen.insert({k, f});
+        }
+        QCOMPARE(static_cast<int>(seen.size()), static_cast<int>(panels.size()) * frames);
+        QVERIFY(entriesStartingWith(dir, ".out.").isEmpty());
+    }
+
+    // Errors: one line on stderr naming the problem, nothing on stdout, non-zero exit, no output
+    // folder and no temporary folder left.
+    void errors_data() {
+        QTest::addColumn<QByteArray>("scenario");  // "" = no scenario file written
+        QTest::addColumn<QStringList>("args");     // %S = scenario path, %O = output folder, %D = case folder
+        QTest::addColumn<QStringList>("expect");
+        const QByteArray ok = R"({"source": "gaussian:n=50,seed=1", "target": "moons:n=50,seed=2", "frames": 3, "panels": [{"dynamics": "ot-displacement"}]})";
+        QTest::newRow("missing scenario file") << QByteArray() << QStringList{"simulate", "%D/nope.json", "--out", "%O"} << QStringList{"nope.json"};
+        QTest::newRow("invalid JSON") << QByteArray("{\"source\": ") << QStringList{"simulate", "%S", "--out", "%O"} << QStringList{"JSON"};
+        QTest::newRow("unknown key") << QByteArray(R"({"source": "gaussian:n=50", "target": "moons:n=50", "bogus": 1, "panels": [{"dynamics": "ot-displacement"}]})")
+                                     << QStringList{"simulate", "%S", "--out", "%O"} << QStringList{"'bogus'"};
+        QTest::newRow("failing panel") << QByteArray(R"({"source": "moons:n=50,seed=1", "target": "moons:n=50,seed=2", "frames": 3,
+                                              "panels": [{"dynamics": "ot-displacement"}, {"dynamics": "flow-matching", "field": "closed-form"}]})")
+                                       << QStringList{"simulate", "%S", "--out", "%O"} << QStringList{"panel 1", "Gaussian"};
+        QTest::newRow("bad SPEC") << QByteArray(R"({"source": "gaussian:n=-5", "target": "moons:n=50", "panels": [{"dynamics": "ot-displacement"}]})")
+                                  << QStringList{"simulate", "%S", "--out", "%O"} << QStringList{"'n'"};
+        QTest::newRow("parent of --out missing") << ok << QStringList{"simulate", "%S", "--out", "%D/missing/out"} << QStringList{"missing"};
+        QTest::newRow("unknown option") << ok << QStringList{"simulate", "%S", "--out", "%O", "--bogus"} << QStringList{"--bogus"};
+        QTest::newRow("missing --out") << ok << QStringList{"simulate", "%S"} << QStringList{"--out"};
+        QTest::newRow("two scenarios") << ok << QStringList{"simulate", "%S", "%S", "--out", "%O"} << QStringList{"SCENARIO"};
+        QTest::newRow("bad --threads") << ok << QStringList{"simulate", "%S", "--out", "%O", "--threads", "x"} << QStringList{"--threads"};
+    }
+    void errors() {
+        QFETCH(QByteArray, scenario);
+        QFETCH(QStringList, args);
+        QFETCH(QStringList, expect);
+        const QString dir = freshDir();
+        const QString scenarioPath = scenario.isEmpty() ? QString() : writeScenario(dir, scenario);
+        const QString out = dir + "/out";
+        QString outArg = out;
+        for (QString& a : args) {
+            a.replace("%S", scenarioPath).replace("%O", out).replace("%D", dir);
+            if (a.endsWith("/missing/out")) outArg = a;
+        }
+        const Run r = runCli(args);
+        checkError(r, expect, outArg);
+        if (QTest::currentTestFailed()) return;
+        QVERIFY2(!QFileInfo::exists(out), "an output folder was left");
+        QVERIFY(entriesStartingWith(dir, ".out").isEmpty());
+        qInfo("%s", r.err.trimmed().constData());
+    }
+
+    // An existing non-empty --out is refused without --force (old content untouched, nothing added);
+    // with --force the complete new output replaces it (old files gone, no '.out.old' / '.out.tmp-'
+    // left). An existing empty folder is accepted without --force.
+    void forceReplaces() {
+        const QString dir = freshDir();
+        const QString scenarioPath = writeScenario(dir, R"({"source": "gaussian:n=40,seed=1", "target": "moons:n=40,seed=2", "frames": 4,
+                                                             "panels": [{"dynamics": "ot-displacement"}]})");
+        const QString out = dir + "/out";
+        QVERIFY(QDir().mkpath(out));
+        writeText(out + "/keep.txt", "precious\n");
+        Run r = runCli({"simulate", scenarioPath, "--out", out});
+        checkError(r, {"--force"}, out);
+        QCOMPARE(readAll(out + "/keep.txt"), QByteArray("precious\n"));
+        QCOMPARE(QDir(out).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{"keep.txt"});
+        r = runCli({"simulate", scenarioPath, "--out", out, "--force"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(!QFile::exists(out + "/keep.txt"));
+        QVERIFY(QFile::exists(out + "/panel0/frame_0003.csv"));
+        QVERIFY(QFile::exists(out + "/metrics.csv"));
+        QVERIFY2(entriesStartingWith(dir, ".out").isEmpty(), qPrintable(entriesStartingWith(dir, ".out").join(", ")));
+        // An existing empty folder needs no --force.
+        const QString empty = dir + "/empty";
+        QVERIFY(QDir().mkpath(empty));
+        r = runCli({"simulate", scenarioPath, "--out", empty});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(QFile::exists(empty + "/panel0/frame_0000.csv"));
+        QVERIFY(entriesStartingWith(dir, ".empty").isEmpty());
+    }
+
+    // Ctrl-C (SIGINT) during a long run: the CLI cancels, exits non-zero with one line on stderr, and
+    // leaves neither the output folder nor its temporary folder.
+    void interruptLeavesNothing() {
+        const QString dir = freshDir();
+        const QString scenarioPath = writeScenario(dir, R"({"source": "gaussian:n=2000,seed=1", "target": "moons:n=2000,seed=2", "frames": 11,
+                                                             "panels": [{"dynamics": "flow-matching", "field": "closed-form", "steps": 100000}]})");
+        const QString out = dir + "/out";
+        QProcess p;
+        p.start(QStringLiteral(TL_CLI_PATH), {"simulate", scenarioPath, "--out", out, "--threads", "2"});
+        QVERIFY(p.waitForStarted(10000));
+        // The temporary folder appears just before the run starts (and the SIGINT handler is installed).
+        QTRY_VERIFY_WITH_TIMEOUT(!entriesStartingWith(dir, ".out.tmp-").isEmpty(), 20000);
+        QTest::qWait(300);
+        QCOMPARE(p.state(), QProcess::Running);
+        QVERIFY(::kill(static_cast<pid_t>(p.processId()), SIGINT) == 0);
+        QVERIFY2(p.waitForFinished(10000), "the CLI did not stop after SIGINT");
+        Run r;
+        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+        r.out = p.readAllStandardOutput();
+        r.err = p.readAllStandardError();
+        qInfo("after SIGINT: exit %d, %s", r.exitCode, r.err.trimmed().constData());
+        checkError(r, {"interrupted"}, out);
+        QVERIFY(!QFileInfo::exists(out));
+    }
+
+    // `--out DIR/` (trailing slash, as shell completion writes it) names the same folder as `--out DIR`:
+    // it must work for a new folder and for an existing empty one.
+    void trailingSlashOut_data() {
+        QTest::addColumn<bool>("existing");
+        QTest::newRow("new folder") << false;
+        QTest::newRow("existing empty folder") << true;
+    }
+    void trailingSlashOut() {
+        QFETCH(bool, existing);
+        const QString dir = freshDir();
+        const QString scenarioPath = writeScenario(dir, R"({"source": "gaussian:n=40,seed=1", "target": "moons:n=40,seed=2", "frames": 3,
+                                                             "panels": [{"dynamics": "ot-displacement"}]})");
+        if (existing) QVERIFY(QDir().mkpath(dir + "/out"));
+        const Run r = runCli({"simulate", scenarioPath, "--out", dir + "/out/"});
+        QVERIFY2(r.exitCode == 0, qPrintable(QString("--out %1/out/: %2").arg(dir, QString::fromUtf8(r.err).trimmed())));
+        QVERIFY(QFile::exists(dir + "/out/panel0/frame_0002.csv"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliSimulate)
+#include "tst_cli_simulate.moc"
