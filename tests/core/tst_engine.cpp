@@ -4,7 +4,6 @@
 // diffusion (ODE vs SDE marginals, ODE = FM closed-form by Prop. 3.3), and the Runner itself
 // (cancel latency, restart on new parameters, frame integrity, failing panels). Truth: exact OT
 // (solveExact), closed-form Gaussian OT, matrix ODEs of linear fields, sampling error bounds.
-// The engine headers come before Qt: RunContext has a member named `emit`, which Qt defines as a macro.
 #include "dynamics/common.h"
 #include "engine/dynamics.h"
 #include "engine/frame.h"
@@ -585,10 +584,9 @@ private slots:
         QVERIFY(diff < 1e-12);
     }
 
-    // New parameters after cancel(): the runner must not report "busy" forever. waitIdle is documented
-    // to return true once every panel is Done/Failed/Cancelled; after cancel() + setPanelParams() either
-    // the panel restarts and finishes (a 50-point exact OT: milliseconds) or nothing runs; both leave
-    // the runner idle within 2 s.
+    // New parameters after cancel() restart the compute thread (runner.cpp): the panel runs again with
+    // them (generation 2, Done, the new method's note) and waitIdle returns true (it used to time out:
+    // idle_ was cleared with no thread left to set it). A 50-point run takes milliseconds: 2 s is generous.
     void setParamsAfterCancel() {
         const tl::Scenario s = scenario("gaussian:n=50,seed=61", "moons:n=50,seed=62", 3, {panel("ot-displacement")});
         auto r = start(s);
@@ -602,6 +600,14 @@ private slots:
         qInfo("after cancel + setPanelParams: waitIdle %s, panel %s, generation %llu", idle ? "true" : "false (timed out)", qPrintable(stateText(st)),
               static_cast<unsigned long long>(st.generation));
         QVERIFY2(idle, qPrintable(QString("waitIdle timed out although panel 0 is '%1' and nothing runs").arg(tl::panelStateName(st.state))));
+        QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
+        QCOMPARE(st.generation, std::uint64_t(2));
+        const QString bad = checkFrames(r->history(0)->snapshot(), s, true);
+        QVERIFY2(bad.isEmpty(), qPrintable(bad));
+        // The gaussian method's frames: covariance on the Bures geodesic (exact linear image, 1e-8).
+        const tl::GaussianOt bures = tl::GaussianOt::fromClouds(r->source()->cloud, r->target()->cloud);
+        const auto last = r->history(0)->snapshot().back();
+        QVERIFY(relErr(tl::frameCloud(*last).covariance(), bures.covarianceAt(1.0)) < 1e-8);
     }
 
     // A panel whose measures do not fit fails with a plain message and does not stop the others:

@@ -2,7 +2,6 @@
 // its defaults, the scenarioToJson -> parseScenario round trip, every preset in resources/scenarios,
 // one-line errors that name the document and the offending key, and relative CSV paths resolved
 // against the scenario's folder (through sampleMeasure and through the Runner).
-// Engine headers first: RunContext has a member named `emit`, which Qt defines as a macro.
 #include "engine/dynamics.h"
 #include "engine/runner.h"
 #include "engine/scenario.h"
