@@ -6,7 +6,10 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <sys/stat.h>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -92,8 +95,11 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     TempDir tmp;
     {
         std::string tmpl = (parent / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-        if (!mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder beside '" + outDir + "'");
+        if (!mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder beside '" + outDir + "': " + std::strerror(errno));
         tmp.path = tmpl;
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        ::chmod(tmpl.c_str(), 0777 & ~mask);  // mkdtemp makes it private; the published folder should not be
     }
 
     gInterrupted = false;

@@ -76,4 +76,11 @@ const GaussianMixture& requireGaussian(const Measure& m, const std::string& who,
     return *m.law;
 }
 
+void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const std::string& role) {
+    Eigen::LLT<Eigen::MatrixXd> llt(cov);
+    const double scale = std::max(1e-300, cov.cwiseAbs().maxCoeff());
+    if (llt.info() != Eigen::Success || llt.matrixL().toDenseMatrix().diagonal().minCoeff() <= 1e-7 * std::sqrt(scale))
+        throw Error(who + " needs a non-degenerate " + role + " covariance (the field inverts it); the " + role + " is singular");
+}
+
 }  // namespace tl::dyn

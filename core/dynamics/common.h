@@ -35,5 +35,7 @@ bool emitFrames(const OdeTrajectory& traj, const VelocityField& field, const Eig
 // The law a closed-form field needs, or a tl::Error saying plainly why the panel cannot run.
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role);
 const GaussianMixture& requireGaussian(const Measure& m, const std::string& who, const std::string& role);
+// Throws a plain tl::Error unless `cov` is positive definite (fields that invert Sigma_t at t = 0 or 1).
+void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const std::string& role);
 
 }  // namespace tl::dyn

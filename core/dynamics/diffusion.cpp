@@ -36,6 +36,7 @@ public:
         std::unique_ptr<EmpiricalPosterior> post;
         GaussianPath path;
         if (gaussianTarget) {
+            requireDefinite(target.law->components[0].cov, "diffusion", "target");
             path = {law.components[0].mean, target.law->components[0].mean, law.components[0].cov, target.law->components[0].cov};
         } else {
             post = std::make_unique<EmpiricalPosterior>(law, y, ctx.threads);
@@ -61,6 +62,8 @@ public:
         const Eigen::MatrixXd X0 = toMatrix(x);
         const std::vector<double>& w = x.weights;
         OdeTrajectory tr;
+        double sdeEnergy = 0;
+        Eigen::MatrixXd driftDisplacement;
         if (!sde) {
             VelocityField field = [&](double t, const Eigen::MatrixXd& X) {
                 Eigen::MatrixXd v;
@@ -76,12 +79,17 @@ public:
             Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
             const double h = tEnd / steps;
             Eigen::MatrixXd X = X0, v, s;
+            const Eigen::Map<const Eigen::VectorXd> a(w.data(), static_cast<Eigen::Index>(w.size()));
+            sdeEnergy = 0;
+            driftDisplacement = Eigen::MatrixXd::Zero(X0.rows(), X0.cols());
             tr.times.push_back(0.0);
             tr.states.push_back(X);
             for (int k = 0; k < steps; ++k) {
                 if (ctx.cancelled()) return {nfe, 0, "", true};
                 const double t = k * h;
                 evaluate(t, X, v, &s);
+                sdeEnergy += h * a.dot(v.rowwise().squaredNorm());  // int |v_t(x_t)|^2 dt along the sampled path
+                driftDisplacement += h * v;                          // int v_t(x_t) dt
                 const double sigma2 = 2 * noise * (1 - t);
                 X += h * (v + 0.5 * sigma2 * s);
                 const double sd = std::sqrt(sigma2 * h);
@@ -94,7 +102,15 @@ public:
             }
         }
         RunSummary sum;
-        sum.straightness = straightness(tr, w);
+        // science.md §2: S = E int |v_t(x_t)|^2 dt - E |x1 - x0|^2 with v the velocity field. For the SDE
+        // both terms use the probability-flow velocity along the sampled (noisy) path, the second as
+        // |int v dt|^2 (the noise increments are not velocity): S >= 0, and = 0 iff v is constant in t.
+        if (sde) {
+            const Eigen::Map<const Eigen::VectorXd> a(w.data(), static_cast<Eigen::Index>(w.size()));
+            sum.straightness = sdeEnergy - a.dot(driftDisplacement.rowwise().squaredNorm()) / tEnd;
+        } else {
+            sum.straightness = straightness(tr, w);
+        }
         Eigen::MatrixXd snapped = tr.states.back();
         if (!gaussianTarget) post->evaluate(tEnd, tr.states.back(), snapped);  // final denoising step (Tweedie)
         const long samplingNfe = nfe;

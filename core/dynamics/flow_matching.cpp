@@ -42,6 +42,8 @@ public:
         if (kind == "gaussian") {
             const GaussianMixture& l0 = requireGaussian(source, "flow-matching gaussian", "source");
             const GaussianMixture& l1 = requireGaussian(target, "flow-matching gaussian", "target");
+            requireDefinite(l0.components[0].cov, "flow-matching gaussian", "source");
+            requireDefinite(l1.components[0].cov, "flow-matching gaussian", "target");
             const GaussianPath path{l0.components[0].mean, l1.components[0].mean, l0.components[0].cov, l1.components[0].cov};
             const double lambda = p.real("gauge");
             VelocityField field = [&](double t, const Eigen::MatrixXd& X) {

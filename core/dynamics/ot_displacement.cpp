@@ -93,6 +93,8 @@ public:
             if (haveBures) f.overlays.push_back({"Bures geodesic", bures.meanAt(t), bures.covarianceAt(t)});
         };
         if (method == "gaussian" && lambda != 0) {
+            // The field inverts B_1 = A and Sigma_1: both must be non-singular.
+            requireDefinite(bures.A, "ot-displacement gaussian with a gauge", "target");
             // Gauge: integrate v_t(x) = (m1 - m0) + (A - I) B_t^{-1} (x - m_t) + lambda S Sigma_t^{-1} (x - m_t),
             // B_t = (1-t) I + t A; the added field is divergence-free for N(m_t, Sigma_t).
             const int d = x.dim;

@@ -46,12 +46,13 @@ void addFrameMetrics(Frame& f, const Frame* previous) {
     f.setMetric("path_length", path);
 }
 
-double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads) {
+double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop) {
     SinkhornOptions o;
     o.epsilon = epsilon;
     o.tolerance = 1e-3;  // a display metric: marginals to 0.1% are plenty
     o.maxIterations = 5000;
     o.threads = threads;
+    o.progress = [&](int, double) { return !stop.stop_requested(); };
     PointCloud pc = frameCloud(f);
     pc.normalizeWeights();
     return sinkhornDivergence(pc, target, o);

@@ -58,8 +58,14 @@ bool Runner::waitIdle(std::chrono::milliseconds timeout) {
 }
 
 void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
-    // After cancel() the compute thread has ended: a parameter change starts it again.
-    const bool restart = thread_.joinable() && thread_.get_stop_token().stop_requested();
+    // After cancel() (or a failure to sample the measures) the compute thread has ended: a
+    // parameter change starts it again, and panels a cancel interrupted run again too.
+    bool exited;
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        exited = exited_;
+    }
+    const bool restart = thread_.joinable() && (thread_.get_stop_token().stop_requested() || exited);
     if (restart) thread_.join();
     {
         std::lock_guard<std::mutex> lk(m_);
@@ -67,6 +73,12 @@ void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
         panels_[k].spec.params = params;
         panels_[k].dirty = true;
         panels_[k].runStop.request_stop();
+        if (restart) {
+            exited_ = false;
+            if (!source_) error_.clear();  // sampling failed: try again
+            for (auto& p : panels_)
+                if (p.status.state == PanelState::Cancelled || (!source_ && p.status.state == PanelState::Failed)) p.dirty = true;
+        }
         idle_ = false;
     }
     if (restart) thread_ = std::jthread([this](std::stop_token st) { loop(st); });
@@ -110,8 +122,15 @@ void Runner::loop(std::stop_token stop) {
     }
     if (!sampled) {
         try {
-            auto src = std::make_shared<Measure>(sampleMeasure(scenario_.source, scenario_.baseDir));
-            auto tgt = std::make_shared<Measure>(sampleMeasure(scenario_.target, scenario_.baseDir));
+            auto sample = [&](const std::string& spec, const char* key) {
+                try {
+                    return std::make_shared<Measure>(sampleMeasure(spec, scenario_.baseDir));
+                } catch (const Error& e) {
+                    throw Error(scenario_.name + ": key '" + key + "': " + e.what());
+                }
+            };
+            auto src = sample(scenario_.source, "source");
+            auto tgt = sample(scenario_.target, "target");
             if (src->cloud.dim != tgt->cloud.dim)
                 throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
             std::lock_guard<std::mutex> lk(m_);
@@ -127,6 +146,7 @@ void Runner::loop(std::stop_token stop) {
                     p.dirty = false;
                 }
                 idle_ = true;
+                exited_ = true;
             }
             idleCv_.notify_all();
             notify();
@@ -143,7 +163,10 @@ void Runner::loop(std::stop_token stop) {
                     for (auto& p : panels_)
                         if (p.status.state == PanelState::Running || p.status.state == PanelState::Pending) p.status.state = PanelState::Cancelled;
                     idle_ = true;
+                    exited_ = true;
                     idleCv_.notify_all();
+                    lk.unlock();
+                    notify();
                     return;
                 }
                 for (std::size_t i = 0; i < panels_.size() && k == panels_.size(); ++i)
@@ -203,7 +226,7 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         addFrameMetrics(f, previous.get());
         if (emitted + 1 == times.size()) {  // the last frame: distance to the target
             try {
-                divergence = frameDivergence(f, target_->cloud, scenario_.divergenceEpsilon, threads_);
+                divergence = frameDivergence(f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop);
                 f.setMetric("sinkhorn_divergence", divergence);
             } catch (const Error&) {
                 // a degenerate frame: leave the metric out rather than fail the panel

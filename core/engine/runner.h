@@ -84,6 +84,7 @@ private:
     std::shared_ptr<const Measure> source_, target_;
     std::string error_;
     bool idle_ = false;
+    bool exited_ = false;  // the compute thread returned (stop or sampling failure)
     std::function<void()> onUpdate_;
     std::jthread thread_;
 };

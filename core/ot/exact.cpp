@@ -204,7 +204,7 @@ OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const Exa
     const std::size_t n = x.size(), m = y.size();
     if (static_cast<double>(n) * static_cast<double>(m) > static_cast<double>(opt.maxPairs))
         throw Error("exact OT on " + std::to_string(n) + " x " + std::to_string(m) + " points exceeds the limit of " +
-                    std::to_string(opt.maxPairs) + " pairs; use --method sinkhorn");
+                    std::to_string(opt.maxPairs) + " pairs; use the sinkhorn method");
     if (n + m > static_cast<std::size_t>(std::numeric_limits<int>::max() / 4)) throw Error("exact OT: too many points");
     const auto t0 = Clock::now();
 

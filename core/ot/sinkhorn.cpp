@@ -282,8 +282,11 @@ double sinkhornDivergence(const PointCloud& x, const PointCloud& y, const Sinkho
     o.computePlan = false;
     o.computeBarycentricMap = false;
     const auto xy = sinkhorn(x, y, o);
-    if (!xy.ok()) throw Error("Sinkhorn divergence: " + xy.message);
-    return xy.dualObjective - 0.5 * symmetricEntropicOt(x, o) - 0.5 * symmetricEntropicOt(y, o);
+    // Not converged to the tolerance within the cap is still an estimate; cancel and blow-up are not.
+    if (xy.status == OtStatus::Cancelled || xy.status == OtStatus::NumericalError) throw Error("Sinkhorn divergence: " + xy.message);
+    const double sx = symmetricEntropicOt(x, o), sy = symmetricEntropicOt(y, o);
+    if (o.progress && !o.progress(0, 0)) throw Error("Sinkhorn divergence: cancelled");
+    return xy.dualObjective - 0.5 * sx - 0.5 * sy;
 }
 
 }  // namespace tl

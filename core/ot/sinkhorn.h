@@ -37,7 +37,8 @@ SinkhornResult sinkhorn(const PointCloud& x, const PointCloud& y, const Sinkhorn
 // OT_eps(a, a) by the symmetric fixed point f <- (f + T_eps f)/2; returns sum 2 a_i f_i.
 double symmetricEntropicOt(const PointCloud& x, const SinkhornOptions& opt);
 
-// Debiased Sinkhorn divergence (>= 0, = 0 iff the measures agree), eps as in opt.
+// Debiased Sinkhorn divergence (>= 0, = 0 iff the measures agree), eps as in opt. A solve that hits
+// the iteration cap still gives an estimate; a cancel (opt.progress) or a blow-up throws tl::Error.
 double sinkhornDivergence(const PointCloud& x, const PointCloud& y, const SinkhornOptions& opt = {});
 
 }  // namespace tl

@@ -633,6 +633,78 @@ private slots:
 
     // Measures that cannot be sampled (bad SPEC) or do not match (1-D vs 2-D) fail every panel with the
     // reason, and the runner reports it.
+    // After the measures failed to sample, a parameter change retries (the thread had returned:
+    // the runner must neither hang in waitIdle nor ignore the change).
+    void retryAfterSamplingFailure() {
+        tl::Scenario s = scenario("gaussian:n=50,seed=1", "gaussian:n=50,cov=-1,seed=2", 3, {panel("ot-displacement")});
+        auto r = start(s);
+        QVERIFY(r->waitIdle(10s));
+        QVERIFY2(r->status(0).state == tl::PanelState::Failed, qPrintable(stateText(r->status(0))));
+        // The message names the scenario key, not only the generator.
+        QVERIFY2(QString::fromStdString(r->error()).contains("key 'target'"), r->error().c_str());
+        std::this_thread::sleep_for(50ms);
+        r->setPanelParams(0, panel("ot-displacement", {{"method", std::string("gaussian")}}).params);
+        QVERIFY2(r->waitIdle(10s), "waitIdle hung after a sampling failure and a parameter change");
+        QVERIFY2(r->status(0).state == tl::PanelState::Failed, qPrintable(stateText(r->status(0))));  // same bad measure: fails again
+    }
+
+    // A panel interrupted by cancel() runs again when the runner restarts for another panel.
+    void cancelledPanelRunsAgainOnRestart() {
+        const tl::Scenario s = scenario("gaussian:n=2000,seed=71", "moons:n=2000,seed=72", 5,
+                                        {panel("flow-matching", {{"integrator", std::string("euler")}, {"steps", 100000LL}}),
+                                         panel("ot-displacement", {{"method", std::string("gaussian")}})});
+        auto r = start(s);
+        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 10s));
+        r->cancel();
+        QVERIFY(r->waitIdle(5s));
+        QVERIFY2(r->status(0).state == tl::PanelState::Cancelled, qPrintable(stateText(r->status(0))));
+        r->setPanelParams(0, panel("flow-matching", {{"integrator", std::string("euler")}, {"steps", 20LL}}).params);
+        QVERIFY(r->waitIdle(60s));
+        QVERIFY2(r->status(0).state == tl::PanelState::Done, qPrintable(stateText(r->status(0))));
+        QVERIFY2(r->status(1).state == tl::PanelState::Done, qPrintable(stateText(r->status(1))));  // it had never run
+        QCOMPARE(r->history(1)->size(), std::size_t(5));
+    }
+
+    // The SDE's straightness uses the probability-flow velocity, not the noise increments: it stays
+    // O(1), close to the ODE's, and does not grow with the number of steps (noise alone would give
+    // ~ noise * d * steps = 400 and 800 here).
+    void sdeStraightnessIsAboutTheField() {
+        double straight[3];
+        int k = 0;
+        for (auto [sampler, steps] : {std::pair<const char*, long long>{"ode", 200}, {"sde", 200}, {"sde", 400}}) {
+            const tl::Scenario s = scenario("gaussian:n=400,seed=81", "moons:n=400,seed=82", 3,
+                                            {panel("diffusion", {{"sampler", std::string(sampler)}, {"steps", steps}})});
+            auto r = start(s);
+            QVERIFY(r->waitIdle(60s));
+            QVERIFY2(r->status(0).state == tl::PanelState::Done, qPrintable(stateText(r->status(0))));
+            straight[k++] = r->status(0).summary.straightness;
+        }
+        qInfo("straightness: ODE %.3f, SDE 200 steps %.3f, SDE 400 steps %.3f", straight[0], straight[1], straight[2]);
+        QVERIFY(straight[0] > 0 && straight[0] < 5);
+        QVERIFY2(std::abs(straight[1] - straight[0]) < 0.5 * straight[0] + 0.5, "SDE straightness far from the ODE's");
+        QVERIFY2(std::abs(straight[2] - straight[1]) < 0.5 * straight[1] + 0.5, "SDE straightness grows with steps");
+    }
+
+    // Fields that invert Sigma_t at t = 1 refuse a singular target with a plain message instead of
+    // 'the flow blew up' or NaN velocities.
+    void singularTargetCovarianceIsRefused_data() {
+        QTest::addColumn<QString>("dynamics");
+        QTest::newRow("flow-matching gaussian") << "flow-matching";
+        QTest::newRow("ot-displacement gaussian + gauge") << "ot-displacement";
+    }
+    void singularTargetCovarianceIsRefused() {
+        QFETCH(QString, dynamics);
+        const tl::PanelSpec p = dynamics == "flow-matching"
+                                    ? panel("flow-matching", {{"field", std::string("gaussian")}, {"integrator", std::string("euler")}})
+                                    : panel("ot-displacement", {{"method", std::string("gaussian")}, {"gauge", 1.0}});
+        const tl::Scenario s = scenario("gaussian:n=200,seed=91", "gaussian:n=200,cov=1;0;0;0,seed=92", 3, {p});
+        auto r = start(s);
+        QVERIFY(r->waitIdle(30s));
+        const tl::PanelStatus st = r->status(0);
+        QVERIFY2(st.state == tl::PanelState::Failed, qPrintable(stateText(st)));
+        QVERIFY2(QString::fromStdString(st.error).contains("non-degenerate"), st.error.c_str());
+    }
+
     void measureErrorsFailAllPanels_data() {
         QTest::addColumn<QString>("source");
         QTest::addColumn<QString>("target");
