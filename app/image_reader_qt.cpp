@@ -1,17 +1,54 @@
 #include "image_reader_qt.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <QImage>
 #include <QImageReader>
+
+#include <cstdio>
+#include <optional>
 
 #include "measure/image_density.h"
 #include "util/error.h"
 
 namespace tl {
 
-void installQtImageReaders() {
-    auto reader = [](const std::string& path) {
+namespace {
+
+// Points fd 2 at /dev/null for its lifetime (restored on destruction).
+class SilencedStderr {
+public:
+    SilencedStderr() {
+        std::fflush(stderr);
+        saved_ = ::dup(2);
+        const int null = ::open("/dev/null", O_WRONLY);
+        if (saved_ >= 0 && null >= 0) ::dup2(null, 2);
+        if (null >= 0) ::close(null);
+    }
+    ~SilencedStderr() {
+        std::fflush(stderr);
+        if (saved_ >= 0) {
+            ::dup2(saved_, 2);
+            ::close(saved_);
+        }
+    }
+
+private:
+    int saved_ = -1;
+};
+
+}  // namespace
+
+void installQtImageReaders(bool quiet) {
+    auto reader = [quiet](const std::string& path) {
         QImageReader r(QString::fromStdString(path));
-        QImage img = r.read();
+        QImage img;
+        {
+            std::optional<SilencedStderr> silence;
+            if (quiet) silence.emplace();
+            img = r.read();
+        }
         if (img.isNull()) throw Error("cannot read image '" + path + "': " + r.errorString().toStdString());
         img = img.convertToFormat(QImage::Format_Grayscale8);
         GrayImage g;

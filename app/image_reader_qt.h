@@ -2,5 +2,7 @@
 #pragma once
 
 namespace tl {
-void installQtImageReaders();
+// quiet: silence what the image libraries print on stderr while decoding (libpng reports errors
+// there itself); the reader's own error is still thrown as tl::Error. For the CLI's one-line errors.
+void installQtImageReaders(bool quiet = false);
 }
