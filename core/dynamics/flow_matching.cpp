@@ -97,7 +97,9 @@ public:
         mo.coupling = p.choice("coupling") == "minibatch-ot" ? MlpFieldOptions::Coupling::MinibatchOt : MlpFieldOptions::Coupling::Independent;
         MlpField net;
         net.train(x, y, mo, [&](int it, double loss) {
-            if (ctx.progress) ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
+            // Every 25th step is plenty for a progress bar (the callback reaches the GUI thread).
+            if (ctx.progress && (it % 25 == 0 || it == mo.iterations))
+                ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
             return !ctx.cancelled();
         });
         if (ctx.cancelled()) return {0, 0, "", true};
