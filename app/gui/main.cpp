@@ -1,5 +1,6 @@
-// transportlab: the desktop app. Shows a source and a target measure (SPEC strings) in one VTK view;
-// --screenshot FILE renders once, saves a PNG and exits (for tests, docs and headless machines).
+// transportlab: the desktop app. Opens a scenario (default: Gaussian -> two moons, optimal transport
+// and flow matching side by side) and plays it; --screenshot FILE waits for the frames, renders the
+// window at --time T, saves a PNG and exits (for tests, docs and headless machines).
 #include <QApplication>
 #include <QColor>
 #include <QCommandLineParser>
@@ -10,6 +11,7 @@
 #include <QMessageBox>
 #include <QSaveFile>
 #include <QThread>
+#include <QTimer>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
@@ -19,17 +21,25 @@
 #include "image_reader_qt.h"
 #include "measure/point_cloud.h"
 #include "measure/spec.h"
-#include "scene/point_cloud_layer.h"
-#include "scene/text_overlay.h"
+#include "engine/scenario.h"
 #include "vtk/vtk_view_widget.h"
+#include "widgets/compare_window.h"
 
 namespace {
 
 const char* const kDefaultSource = "gaussian:n=2000,mean=0;0,cov=1;0;0;1,seed=1";
 const char* const kDefaultTarget = "moons:n=2000,seed=2";
-const QColor kBackground(20, 22, 30);
-const QColor kSourceColor(86, 160, 240);  // blue
-const QColor kTargetColor(245, 146, 52);  // orange
+// What the tool is for, at a glance: the same samples, straight OT lines vs curved flow matching.
+const char* const kDefaultScenario = R"json({
+  "name": "Gaussian \u2192 moons: optimal transport vs flow matching",
+  "source": "gaussian:n=2000,mean=0;0,cov=1;0;0;1,seed=1",
+  "target": "moons:n=2000,seed=2",
+  "frames": 61,
+  "panels": [
+    {"dynamics": "ot-displacement", "method": "exact", "title": "optimal transport (exact plan)"},
+    {"dynamics": "flow-matching", "field": "closed-form", "integrator": "rk4", "steps": 100, "title": "flow matching (closed-form field)"}
+  ]
+})json";
 
 // "gaussian:n=2000,..." -> "gaussian"; "data/x.csv" -> "x.csv".
 QString kindOf(const QString& spec) {
@@ -42,17 +52,6 @@ QString titleFor(const QString& source, const QString& target) {
     QString s = kindOf(source);
     if (!s.isEmpty()) s[0] = s[0].toUpper();
     return s + QString::fromUtf8(" \u2192 ") + kindOf(target);
-}
-
-// Processes events until the view has painted at least once (or `ms` elapse).
-bool waitForFirstFrame(const tl::ui::VtkViewWidget& view, int ms) {
-    QElapsedTimer clock;
-    clock.start();
-    while (view.frameCount() == 0 && clock.elapsed() < ms) {
-        QApplication::processEvents(QEventLoop::AllEvents, 50);
-        QThread::msleep(5);
-    }
-    return view.frameCount() > 0;
 }
 
 bool saveAtomically(const QImage& image, const QString& path, QString* error) {
@@ -78,13 +77,15 @@ struct CommandLine {
     QCommandLineParser parser;
     QCommandLineOption source{"source", "Source measure SPEC (e.g. gaussian:n=2000,seed=1).", "SPEC", kDefaultSource};
     QCommandLineOption target{"target", "Target measure SPEC (e.g. moons:n=2000,seed=2).", "SPEC", kDefaultTarget};
-    QCommandLineOption screenshot{"screenshot", "Render once, save the view as a PNG to FILE and exit.", "FILE"};
+    QCommandLineOption scenario{"scenario", "Scenario JSON to open (default: Gaussian -> moons, OT vs flow matching).", "FILE"};
+    QCommandLineOption screenshot{"screenshot", "Wait for the frames, save the window at --time as a PNG to FILE and exit.", "FILE"};
+    QCommandLineOption time{"time", "Time in [0, 1] shown by --screenshot (default 0.5).", "T", "0.5"};
 
     CommandLine() {
         parser.setApplicationDescription("TransportLab: optimal transport and flows between measures, visualised.");
         parser.addHelpOption();
         parser.addVersionOption();
-        parser.addOptions({source, target, screenshot});
+        parser.addOptions({scenario, source, target, screenshot, time});
     }
 };
 
@@ -151,55 +152,57 @@ int main(int argc, char** argv) {
         return 1;
     };
 
-    tl::PointCloud source, target;
+    // The scenario: a file, or the default comparison; --source / --target replace its measures.
+    tl::Scenario scenario;
     try {
-        const std::string baseDir = QDir::currentPath().toStdString();
-        source = tl::measureFromSpec(sourceSpec.toStdString(), baseDir);
-        target = tl::measureFromSpec(targetSpec.toStdString(), baseDir);
+        if (cli.parser.isSet(cli.scenario)) {
+            scenario = tl::loadScenario(cli.parser.value(cli.scenario).toStdString());
+        } else {
+            scenario = tl::parseScenario(kDefaultScenario, QDir::currentPath().toStdString(), "default scenario");
+        }
+        if (cli.parser.isSet(cli.source)) scenario.source = sourceSpec.toStdString();
+        if (cli.parser.isSet(cli.target)) scenario.target = targetSpec.toStdString();
+        if (cli.parser.isSet(cli.source) || cli.parser.isSet(cli.target)) {
+            scenario.name = titleFor(QString::fromStdString(scenario.source), QString::fromStdString(scenario.target)).toStdString();
+            scenario.baseDir = QDir::currentPath().toStdString();
+        }
     } catch (const std::exception& e) {
         return fail(QString::fromUtf8(e.what()));
     }
+    bool timeOk = false;
+    const double shotTime = cli.parser.value(cli.time).toDouble(&timeOk);
+    if (!timeOk || shotTime < 0 || shotTime > 1) return fail("--time must be a number in [0, 1]");
 
-    const QString title = titleFor(sourceSpec, targetSpec);
-    QMainWindow window;
-    window.setWindowTitle(QString::fromUtf8("TransportLab \u2014 ") + title);
-    auto* view = new tl::ui::VtkViewWidget(&window);
-    window.setCentralWidget(view);
-    view->setBackground(kBackground);
-
-    const double dpr = view->devicePixelRatioF();
-    tl::ui::PointCloudLayer sourceLayer(source), targetLayer(target);
-    sourceLayer.setColor(kSourceColor);
-    targetLayer.setColor(kTargetColor);
-    for (auto* layer : {&sourceLayer, &targetLayer}) {
-        layer->setPointSize(6.0 * dpr);
-        layer->attach(view->renderer());
-    }
-
-    tl::ui::TextOverlay heading(title, tl::ui::TextOverlay::Anchor::TopCenter);
-    heading.setFontSize(22);
-    heading.setBold(true);
-    heading.attach(view->renderer());
-    const QString bullet = QString::fromUtf8("\u25CF ");
-    tl::ui::TextOverlay sourceLegend(bullet + "source  " + sourceSpec, tl::ui::TextOverlay::Anchor::BottomLeft);
-    sourceLegend.setColor(kSourceColor);
-    sourceLegend.setFontSize(13);
-    sourceLegend.attach(view->renderer());
-    tl::ui::TextOverlay targetLegend(bullet + "target  " + targetSpec, tl::ui::TextOverlay::Anchor::BottomRight);
-    targetLegend.setColor(kTargetColor);
-    targetLegend.setFontSize(13);
-    targetLegend.attach(view->renderer());
-
-    view->resetCamera();
-    window.resize(1200, 760);
+    tl::ui::CompareWindow window(scenario);
+    window.resize(1280, 760);
     window.show();
 
     if (headless) {
-        if (!waitForFirstFrame(*view, 20000)) return fail("the view was never painted (no OpenGL 3.2 display?)");
+        QElapsedTimer clock;
+        clock.start();
+        while (!window.computationFinished() && clock.elapsed() < 300000) {
+            QApplication::processEvents(QEventLoop::AllEvents, 50);
+            QThread::msleep(5);
+        }
+        if (!window.samplingError().isEmpty()) return fail(window.samplingError());
+        if (!window.computationFinished()) return fail("the scenario did not finish computing within 5 minutes");
+        window.setPlaying(false);
+        window.setTime(shotTime);
+        QApplication::processEvents();
         QString error;
-        if (!saveAtomically(view->grabImage(), shotPath, &error))
+        if (!saveAtomically(window.grabWindowImage(), shotPath, &error))
             return fail("cannot write '" + shotPath + "': " + error);
         return 0;
     }
+    // A measure that cannot be sampled: say so and stop (interactive: a dialog).
+    QTimer::singleShot(0, &window, [&] {
+        QElapsedTimer clock;
+        clock.start();
+        while (window.samplingError().isEmpty() && !window.computationFinished() && clock.elapsed() < 2000) QThread::msleep(10);
+        if (!window.samplingError().isEmpty()) {
+            QMessageBox::critical(&window, "TransportLab", window.samplingError());
+            QApplication::exit(1);
+        }
+    });
     return QApplication::exec();
 }
