@@ -19,13 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void checkInputs(const PointCloud& x, const PointCloud& y) {
-    x.validate("source");
-    y.validate("target");
-    if (x.dim != y.dim)
-        throw Error("dimension mismatch: source is " + std::to_string(x.dim) + "-D, target is " + std::to_string(y.dim) + "-D");
-}
-
 // Integer supplies summing exactly to S, as close as possible to w * S (largest remainder).
 std::vector<std::int64_t> integerSupplies(const std::vector<double>& w, std::int64_t S) {
     const double sum = std::accumulate(w.begin(), w.end(), 0.0);
@@ -60,7 +53,7 @@ void finish(OtResult& r, const PointCloud& x, const PointCloud& y) {
 }  // namespace
 
 OtResult solveSorted1d(const PointCloud& x, const PointCloud& y) {
-    checkInputs(x, y);
+    checkTransportPair(x, y);
     if (x.dim != 1) throw Error("sorted 1-D OT needs 1-D measures");
     const auto t0 = Clock::now();
     std::vector<std::uint32_t> ix(x.size()), iy(y.size());
@@ -159,14 +152,7 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
     const std::size_t n = x.size(), m = y.size();
     using Graph = lemon::StaticDigraph;
     using Simplex = lemon::NetworkSimplex<Graph, std::int64_t, std::int64_t>;
-    // Squared diameter of the joint bounding box bounds every C_ij.
-    double bound = 0;
-    for (int k = 0; k < x.dim; ++k) {
-        double lo = std::numeric_limits<double>::max(), hi = -lo;
-        for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x.point(i)[k]), hi = std::max(hi, x.point(i)[k]);
-        for (std::size_t j = 0; j < m; ++j) lo = std::min(lo, y.point(j)[k]), hi = std::max(hi, y.point(j)[k]);
-        bound += (hi - lo) * (hi - lo);
-    }
+    const double bound = jointSquaredDiameter(x, y);
     const double K = bound > 0 ? std::exp2(std::floor(std::log2(std::exp2(50) / (static_cast<double>(n + m + 1) * bound)))) : 1.0;
     Graph g;
     g.build(static_cast<int>(n + m), CompleteArcs(0, n, m), CompleteArcs(n * m, n, m));
@@ -200,7 +186,7 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
 }  // namespace
 
 OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const ExactOptions& opt) {
-    checkInputs(x, y);
+    checkTransportPair(x, y);
     const std::size_t n = x.size(), m = y.size();
     if (static_cast<double>(n) * static_cast<double>(m) > static_cast<double>(opt.maxPairs))
         throw Error("exact OT on " + std::to_string(n) + " x " + std::to_string(m) + " points exceeds the limit of " +
@@ -231,7 +217,7 @@ OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const Exa
 }
 
 OtResult solveExact(const PointCloud& x, const PointCloud& y, const ExactOptions& opt) {
-    checkInputs(x, y);
+    checkTransportPair(x, y);
     if (x.dim == 1 && opt.allowSorting1d) return solveSorted1d(x, y);
     return solveNetworkSimplex(x, y, opt);
 }

@@ -54,10 +54,7 @@ GaussianOt GaussianOt::fromParameters(const Eigen::VectorXd& m0, const Eigen::Ma
 }
 
 GaussianOt GaussianOt::fromClouds(const PointCloud& source, const PointCloud& target) {
-    source.validate("source");
-    target.validate("target");
-    if (source.dim != target.dim)
-        throw Error("dimension mismatch: source is " + std::to_string(source.dim) + "-D, target is " + std::to_string(target.dim) + "-D");
+    checkTransportPair(source, target);
     return fromParameters(source.mean(), source.covariance(), target.mean(), target.covariance());
 }
 
@@ -68,10 +65,7 @@ Eigen::MatrixXd GaussianOt::covarianceAt(double t) const {
 }
 
 OtResult solveGaussian(const PointCloud& source, const PointCloud& target) {
-    source.validate("source");
-    target.validate("target");
-    if (source.dim != target.dim)
-        throw Error("dimension mismatch: source is " + std::to_string(source.dim) + "-D, target is " + std::to_string(target.dim) + "-D");
+    checkTransportPair(source, target);
     const auto t0 = std::chrono::steady_clock::now();
     OtResult r;
     r.method = OtMethod::Gaussian;

@@ -1,6 +1,8 @@
 #include "ot/ot_result.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "util/error.h"
 
@@ -32,6 +34,24 @@ OtMethod parseOtMethod(const std::string& s) {
     if (s == "sinkhorn") return OtMethod::Sinkhorn;
     if (s == "gaussian") return OtMethod::Gaussian;
     throw Error("unknown OT method '" + s + "' (expected exact, sinkhorn or gaussian)");
+}
+
+void checkTransportPair(const PointCloud& source, const PointCloud& target) {
+    source.validate("source");
+    target.validate("target");
+    if (source.dim != target.dim)
+        throw Error("dimension mismatch: source is " + std::to_string(source.dim) + "-D, target is " + std::to_string(target.dim) + "-D");
+}
+
+double jointSquaredDiameter(const PointCloud& x, const PointCloud& y) {
+    double s = 0;
+    for (int k = 0; k < x.dim; ++k) {
+        double lo = std::numeric_limits<double>::max(), hi = -lo;
+        for (std::size_t i = 0; i < x.size(); ++i) lo = std::min(lo, x.point(i)[k]), hi = std::max(hi, x.point(i)[k]);
+        for (std::size_t j = 0; j < y.size(); ++j) lo = std::min(lo, y.point(j)[k]), hi = std::max(hi, y.point(j)[k]);
+        s += (hi - lo) * (hi - lo);
+    }
+    return s;
 }
 
 double sqDist(const PointCloud& x, std::size_t i, const PointCloud& y, std::size_t j) {

@@ -43,6 +43,10 @@ struct OtResult {
 double planCost(const std::vector<PlanEntry>& plan, const PointCloud& x, const PointCloud& y);
 // max of the L1 row and column residuals of a sparse plan against the weights.
 double planMarginalError(const std::vector<PlanEntry>& plan, const PointCloud& x, const PointCloud& y);
+// Validates both measures ("source", "target") and that their dimensions agree; throws tl::Error.
+void checkTransportPair(const PointCloud& source, const PointCloud& target);
+// Squared diameter of the joint bounding box: an upper bound of every C_ij = |x_i - y_j|^2.
+double jointSquaredDiameter(const PointCloud& x, const PointCloud& y);
 // |x_i - y_j|^2.
 double sqDist(const PointCloud& x, std::size_t i, const PointCloud& y, std::size_t j);
 

@@ -43,18 +43,6 @@ struct Problem {
         for (std::size_t i = 0; i < n; ++i) loga[i] = a[i] > 0 ? std::log(a[i]) : kNegInf;
         for (std::size_t j = 0; j < m; ++j) logb[j] = b[j] > 0 ? std::log(b[j]) : kNegInf;
     }
-
-    // Squared diameter of the joint bounding box: an upper bound of max C_ij.
-    double maxCostBound() const {
-        double s = 0;
-        for (int k = 0; k < dim; ++k) {
-            double lo = std::numeric_limits<double>::max(), hi = -lo;
-            for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x[i * dim + k]), hi = std::max(hi, x[i * dim + k]);
-            for (std::size_t j = 0; j < m; ++j) lo = std::min(lo, y[j * dim + k]), hi = std::max(hi, y[j * dim + k]);
-            s += (hi - lo) * (hi - lo);
-        }
-        return s;
-    }
 };
 
 // out_i = log sum_j exp(logw_j + pot_j / eps - |p_i - q_j|^2 / eps)
@@ -85,10 +73,7 @@ void validateOptions(const SinkhornOptions& opt) {
 }  // namespace
 
 SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt) {
-    px.validate("source");
-    py.validate("target");
-    if (px.dim != py.dim)
-        throw Error("dimension mismatch: source is " + std::to_string(px.dim) + "-D, target is " + std::to_string(py.dim) + "-D");
+    checkTransportPair(px, py);
     validateOptions(opt);
     const auto t0 = Clock::now();
     Problem P(px, py, opt.threads);
@@ -101,7 +86,7 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
         g = opt.initialG;
         levels = {eps};
     } else {
-        levels = opt.epsilonScaling ? epsilonLevels(eps, P.maxCostBound(), opt.scalingFactor) : std::vector<double>{eps};
+        levels = opt.epsilonScaling ? epsilonLevels(eps, jointSquaredDiameter(px, py), opt.scalingFactor) : std::vector<double>{eps};
     }
 
     SinkhornResult r;
@@ -257,7 +242,7 @@ double symmetricEntropicOt(const PointCloud& px, const SinkhornOptions& opt) {
     Problem P(px, px, opt.threads);
     const double eps = opt.epsilon;
     std::vector<double> f(P.n, 0.0), L, h;
-    const auto levels = opt.epsilonScaling ? epsilonLevels(eps, P.maxCostBound(), opt.scalingFactor) : std::vector<double>{eps};
+    const auto levels = opt.epsilonScaling ? epsilonLevels(eps, jointSquaredDiameter(px, px), opt.scalingFactor) : std::vector<double>{eps};
     for (std::size_t lv = 0; lv + 1 < levels.size(); ++lv) {
         softC(P.x, P.n, P.x, P.n, P.dim, P.loga, f, levels[lv], h, L, P.threads);
         for (std::size_t i = 0; i < P.n; ++i) f[i] = 0.5 * (f[i] - levels[lv] * L[i]);
