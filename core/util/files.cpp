@@ -67,6 +67,69 @@ void writeFilesAtomic(const std::vector<std::pair<std::string, std::string>>& fi
     for (std::size_t k = 0; k < files.size(); ++k) commit(temps[k], files[k].first);
 }
 
+StagedFolder::StagedFolder(const std::string& target, const StagedFolderOptions& options) : name_(target) {
+    namespace fs = std::filesystem;
+    const std::string label = options.label.empty() ? "'" + target + "'" : options.label;
+    std::error_code ec;
+    target_ = fs::absolute(target, ec).lexically_normal();
+    if (ec) throw Error("cannot write '" + target + "': " + ec.message());
+    if (!target_.has_filename()) target_ = target_.parent_path();  // "out/" names the folder "out"
+    const bool exists = fs::exists(target_, ec);
+    if (exists && !fs::is_directory(target_, ec)) throw Error(label + " exists and is not a folder");
+    if (exists && !fs::is_empty(target_, ec) && !options.replaceNonEmpty)
+        throw Error(label + " exists and is not empty" + options.notEmptyHint);
+    const fs::path parent = target_.parent_path();
+    if (!fs::is_directory(parent, ec)) throw Error("cannot write '" + target + "': folder '" + parent.string() + "' does not exist");
+    std::string tmpl = (parent / ("." + target_.filename().string() + ".tmp-XXXXXX")).string();
+    if (!mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder beside '" + target + "': " + std::strerror(errno));
+    tmp_ = tmpl;
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(tmpl.c_str(), 0777 & ~mask);  // mkdtemp makes it private; the published folder should not be
+}
+
+StagedFolder::~StagedFolder() { discard(); }
+
+void StagedFolder::discard() {
+    if (committed_ || tmp_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(tmp_, ec);
+    tmp_.clear();
+}
+
+void StagedFolder::commit() {
+    namespace fs = std::filesystem;
+    if (committed_) return;
+    if (tmp_.empty()) throw Error("cannot write '" + name_ + "': the output was discarded");
+    std::error_code ec;
+    if (fs::exists(target_, ec)) {
+        // rename(2) cannot replace a non-empty folder: move the old one aside, then drop it.
+        const fs::path old = target_.parent_path() / ("." + target_.filename().string() + ".old");
+        fs::remove_all(old, ec);
+        fs::rename(target_, old, ec);
+        if (ec) {
+            const std::string why = ec.message();
+            discard();
+            throw Error("cannot replace '" + name_ + "': " + why);
+        }
+        fs::rename(tmp_, target_, ec);
+        if (ec) {
+            fs::rename(old, target_, ec);
+            discard();
+            throw Error("cannot write '" + name_ + "'");
+        }
+        fs::remove_all(old, ec);
+    } else {
+        fs::rename(tmp_, target_, ec);
+        if (ec) {
+            const std::string why = ec.message();
+            discard();
+            throw Error("cannot write '" + name_ + "': " + why);
+        }
+    }
+    committed_ = true;
+}
+
 std::string readFile(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a directory");
