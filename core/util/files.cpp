@@ -15,12 +15,21 @@ namespace tl {
 
 namespace {
 
+// ".<name><suffix>" for the last component of `target` (built by appending: GCC 12 warns, wrongly,
+// about `"." + std::string` under -O2 -Wrestrict).
+std::string hiddenName(const std::filesystem::path& target, const char* suffix) {
+    std::string name(1, '.');
+    name += target.filename().string();
+    name += suffix;
+    return name;
+}
+
 // Writes content to a fresh temporary beside `path`; returns the temporary's name.
 std::string writeTemporary(const std::string& path, std::string_view content) {
     namespace fs = std::filesystem;
     const fs::path target(path);
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    std::string tmpl = (dir / hiddenName(target, ".tmp-XXXXXX")).string();
     const int fd = mkstemp(tmpl.data());
     if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
     std::size_t off = 0;
@@ -80,7 +89,7 @@ StagedFolder::StagedFolder(const std::string& target, const StagedFolderOptions&
         throw Error(label + " exists and is not empty" + options.notEmptyHint);
     const fs::path parent = target_.parent_path();
     if (!fs::is_directory(parent, ec)) throw Error("cannot write '" + target + "': folder '" + parent.string() + "' does not exist");
-    std::string tmpl = (parent / ("." + target_.filename().string() + ".tmp-XXXXXX")).string();
+    std::string tmpl = (parent / hiddenName(target_, ".tmp-XXXXXX")).string();
     if (!mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder beside '" + target + "': " + std::strerror(errno));
     tmp_ = tmpl;
     const mode_t mask = ::umask(0);
@@ -104,7 +113,7 @@ void StagedFolder::commit() {
     std::error_code ec;
     if (fs::exists(target_, ec)) {
         // rename(2) cannot replace a non-empty folder: move the old one aside, then drop it.
-        const fs::path old = target_.parent_path() / ("." + target_.filename().string() + ".old");
+        const fs::path old = target_.parent_path() / hiddenName(target_, ".old");
         fs::remove_all(old, ec);
         fs::rename(target_, old, ec);
         if (ec) {
