@@ -10,6 +10,9 @@
 
 #include "cli/args.h"
 #include "cli/simulate.h"
+#ifdef TL_HAVE_RENDER
+#include "cli/render.h"
+#endif
 #include "engine/dynamics.h"
 #include "engine/scenario.h"
 #include "kernels/reduce.h"
@@ -145,6 +148,9 @@ std::string usage() {
        << usageOf(kOtOptions)
        << "  transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force]\n"
        << "      run a scenario: DIR/panel<k>/frame_<ffff>.csv, DIR/metrics.csv, JSON summary on stdout\n"
+       << "  transportlab-cli render SCENARIO.json --out FILE.mp4|FILE.gif|DIR/ [--width W] [--height H] [--fps F]\n"
+       << "      [--panel K] [--layers particles,trajectories,density,velocity,ellipses,target] [--color position|speed|label|uniform]\n"
+       << "      run a scenario and render its panels offscreen (same layers as the app; needs an X server, e.g. xvfb-run -a)\n"
        << "  transportlab-cli measure --spec SPEC --out FILE.csv   sample a measure to CSV\n"
        << "  transportlab-cli scenario-reference                   the scenario format and every dynamics parameter (Markdown)\n"
        << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
@@ -169,6 +175,13 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         if (cmd == "ot") return cmdOt(rest, out, err);
         if (cmd == "measure") return cmdMeasure(rest, out);
         if (cmd == "simulate") return cmdSimulate(rest, out, err);
+        if (cmd == "render") {
+#ifdef TL_HAVE_RENDER
+            return cmdRender(rest, out, err);
+#else
+            throw Error("this build has no renderer (configured with TL_BUILD_GUI=OFF)");
+#endif
+        }
         if (cmd == "scenario-reference") {
             out << scenarioReferenceMarkdown();
             return 0;

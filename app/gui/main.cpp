@@ -23,6 +23,7 @@
 #include "measure/spec.h"
 #include "engine/scenario.h"
 #include "vtk/vtk_view_widget.h"
+#include "scene/panel_scene.h"
 #include "widgets/compare_window.h"
 
 namespace {
@@ -80,12 +81,15 @@ struct CommandLine {
     QCommandLineOption scenario{"scenario", "Scenario JSON to open (default: Gaussian -> moons, OT vs flow matching).", "FILE"};
     QCommandLineOption screenshot{"screenshot", "Wait for the frames, save the window at --time as a PNG to FILE and exit.", "FILE"};
     QCommandLineOption time{"time", "Time in [0, 1] shown by --screenshot (default 0.5).", "T", "0.5"};
+    QCommandLineOption layers{"layers", "Layers shown: comma list of particles,trajectories,density,velocity,ellipses,target.", "LIST",
+                              "particles,ellipses,target"};
+    QCommandLineOption color{"color", "Particle colours: position | speed | label | uniform.", "MODE", "position"};
 
     CommandLine() {
         parser.setApplicationDescription("TransportLab: optimal transport and flows between measures, visualised.");
         parser.addHelpOption();
         parser.addVersionOption();
-        parser.addOptions({scenario, source, target, screenshot, time});
+        parser.addOptions({scenario, source, target, screenshot, time, layers, color});
     }
 };
 
@@ -110,6 +114,7 @@ QString displayProblem() {
 }
 
 void setApplicationNames() {
+    QCoreApplication::setOrganizationName("TransportLab");
     QCoreApplication::setApplicationName("TransportLab");
     QCoreApplication::setApplicationVersion("0.1.0");
 }
@@ -152,8 +157,10 @@ int main(int argc, char** argv) {
         return 1;
     };
 
-    // The scenario: a file, or the default comparison; --source / --target replace its measures.
+    // The scenario: a file, or the default comparison; --source / --target replace its measures. A bad
+    // file or SPEC: headless runs fail with a message; the interactive app says so and opens the default.
     tl::Scenario scenario;
+    QString startupError;
     try {
         if (cli.parser.isSet(cli.scenario)) {
             scenario = tl::loadScenario(cli.parser.value(cli.scenario).toStdString());
@@ -165,19 +172,31 @@ int main(int argc, char** argv) {
         if (cli.parser.isSet(cli.source) || cli.parser.isSet(cli.target)) {
             scenario.name = titleFor(QString::fromStdString(scenario.source), QString::fromStdString(scenario.target)).toStdString();
             scenario.baseDir = QDir::currentPath().toStdString();
+            (void)tl::sampleMeasure(scenario.source, scenario.baseDir);  // a bad SPEC is reported now, by name
+            (void)tl::sampleMeasure(scenario.target, scenario.baseDir);
         }
     } catch (const std::exception& e) {
-        return fail(QString::fromUtf8(e.what()));
+        if (headless) return fail(QString::fromUtf8(e.what()));
+        startupError = QString::fromUtf8(e.what());
+        scenario = tl::parseScenario(kDefaultScenario, QDir::currentPath().toStdString(), "default scenario");
     }
     bool timeOk = false;
     const double shotTime = cli.parser.value(cli.time).toDouble(&timeOk);
     if (!timeOk || shotTime < 0 || shotTime > 1) return fail("--time must be a number in [0, 1]");
 
+    tl::ui::LayerOptions layers;
+    try {
+        layers = tl::ui::layerOptionsFromText(cli.parser.value(cli.layers).toStdString(), cli.parser.value(cli.color).toStdString());
+    } catch (const std::exception& e) {
+        return fail("--layers / --color: " + QString::fromUtf8(e.what()));
+    }
     tl::ui::CompareWindow window(scenario);
-    window.resize(1280, 760);
+    window.setLayers(layers);
+    window.resize(1440, 900);
     window.show();
 
     if (headless) {
+        window.setPlaying(false);  // no animation while waiting: the CPU goes to the computation
         QElapsedTimer clock;
         clock.start();
         while (!window.computationFinished() && clock.elapsed() < 300000) {
@@ -194,15 +213,7 @@ int main(int argc, char** argv) {
             return fail("cannot write '" + shotPath + "': " + error);
         return 0;
     }
-    // A measure that cannot be sampled: say so and stop (interactive: a dialog).
-    QTimer::singleShot(0, &window, [&] {
-        QElapsedTimer clock;
-        clock.start();
-        while (window.samplingError().isEmpty() && !window.computationFinished() && clock.elapsed() < 2000) QThread::msleep(10);
-        if (!window.samplingError().isEmpty()) {
-            QMessageBox::critical(&window, "TransportLab", window.samplingError());
-            QApplication::exit(1);
-        }
-    });
+    if (!startupError.isEmpty())
+        QTimer::singleShot(0, &window, [&] { QMessageBox::critical(&window, "TransportLab", startupError + "\n\nThe default scenario is shown instead."); });
     return QApplication::exec();
 }

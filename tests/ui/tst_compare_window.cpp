@@ -7,6 +7,7 @@
 #include <QtTest>
 
 #include "engine/scenario.h"
+#include "scene/panel_scene.h"
 #include "vtk/vtk_view_widget.h"
 #include "widgets/compare_window.h"
 
@@ -39,6 +40,9 @@ private slots:
 
     void playsPausesAndSteps() {
         tl::ui::CompareWindow w(smallScenario("gaussian:n=300,seed=1"));
+        tl::ui::LayerOptions uniform;
+        uniform.color = tl::ui::ColorMode::Uniform;  // the particle blue this test counts
+        w.setLayers(uniform);
         w.resize(900, 500);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));

@@ -44,7 +44,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString png = dir.filePath("shot.png");
-        const Run r = runGui({"--screenshot", png});
+        const Run r = runGui({"--screenshot", png, "--color", "uniform"});
         QVERIFY2(r.exitCode == 0, qPrintable(r.stdErr));
 
         QImage img(png);

@@ -18,6 +18,8 @@
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
 #include <vtkUniforms.h>
+#include <vtkUnsignedCharArray.h>
+#include <vtkPointData.h>
 
 #include "measure/point_cloud.h"
 #include "shaders/point_disc.frag.h"
@@ -32,6 +34,8 @@ struct PointCloudLayer::Impl {
     vtkNew<vtkPolyData> polyData;
     vtkNew<vtkPolyDataMapper> mapper;
     vtkNew<vtkActor> actor;
+    vtkNew<vtkUnsignedCharArray> colors;  // n x 3, when per-point colours are set
+    bool perPoint = false;
     vtkSmartPointer<vtkRenderer> renderer;
     QColor color{88, 166, 255};
     double pointSize = 6.0;
@@ -130,6 +134,7 @@ void PointCloudLayer::setPoints(const PointCloud& cloud) {
         d_->coords->SetNumberOfTuples(count);
         d_->rebuildVerts(count);
         ++d_->reallocations;
+        clearColors();  // per-point colours belonged to the old points
     }
     float* out = d_->coords->GetPointer(0);
     const double* in = cloud.points.data();
@@ -151,6 +156,34 @@ void PointCloudLayer::setColor(const QColor& color) {
 }
 
 QColor PointCloudLayer::color() const { return d_->color; }
+
+void PointCloudLayer::setColors(const std::vector<unsigned char>& rgb) {
+    if (rgb.empty()) return clearColors();
+    const std::size_t n = size();
+    if (rgb.size() != 3 * n)
+        throw Error("point cloud layer: " + std::to_string(rgb.size() / 3) + " colours for " + std::to_string(n) + " points");
+    auto& c = *d_->colors;
+    c.SetNumberOfComponents(3);
+    c.SetNumberOfTuples(static_cast<vtkIdType>(n));
+    std::copy(rgb.begin(), rgb.end(), c.GetPointer(0));
+    c.Modified();
+    if (!d_->perPoint) {
+        d_->polyData->GetPointData()->SetScalars(d_->colors);
+        d_->mapper->SetColorModeToDirectScalars();
+        d_->mapper->SetScalarModeToUsePointData();
+        d_->mapper->ScalarVisibilityOn();
+        d_->perPoint = true;
+    }
+    d_->polyData->Modified();
+}
+
+void PointCloudLayer::clearColors() {
+    if (!d_->perPoint) return;
+    d_->polyData->GetPointData()->SetScalars(nullptr);
+    d_->mapper->ScalarVisibilityOff();
+    d_->perPoint = false;
+    d_->polyData->Modified();
+}
 
 void PointCloudLayer::setPointSize(double pixels) {
     d_->pointSize = std::clamp(pixels, 1.0, 255.0);

@@ -4,6 +4,7 @@
 #include <QColor>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 class vtkRenderer;
 
@@ -36,8 +37,13 @@ public:
     void setPoints(const PointCloud& cloud);
     std::size_t size() const;
 
+    // One colour for every point (used when no per-point colours are set).
     void setColor(const QColor& color);
     QColor color() const;
+    // Per-point colours, RGB bytes (3 per point, same order as the points); empty = the layer colour.
+    // Throws tl::Error when the size does not match the current point count.
+    void setColors(const std::vector<unsigned char>& rgb);
+    void clearColors();
     // Diameter of a point in framebuffer pixels (multiply by devicePixelRatio for logical pixels).
     void setPointSize(double pixels);
     double pointSize() const;

@@ -2,6 +2,8 @@
 // VTK renders into its own framebuffer inside Qt's context; paintGL blits that into Qt's FBO.
 #include "vtk/vtk_view_widget.h"
 
+#include "vtk/camera_fit.h"
+
 #include <QEvent>
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -88,6 +90,8 @@ struct VtkViewWidget::Impl {
     bool fitPending = true;   // fit the camera at the next paint
     double fitMargin = 0.06;
     int frames = 0;
+    double fitBounds[6] = {0, 0, 0, 0, 0, 0};
+    bool hasFitBounds = false;
     QSize fbSize{0, 0};
     std::vector<unsigned long> windowObservers;
     unsigned long renderObserver = 0;
@@ -157,7 +161,9 @@ VtkViewWidget::VtkViewWidget(QWidget* parent) : QOpenGLWidget(parent), d_(std::m
     auto renderCb = vtkSmartPointer<vtkCallbackCommand>::New();
     renderCb->SetClientData(this);
     renderCb->SetCallback([](vtkObject*, unsigned long, void* client, void*) {
-        static_cast<VtkViewWidget*>(client)->update();
+        auto* self = static_cast<VtkViewWidget*>(client);
+        self->update();
+        emit self->cameraInteracted();  // the styles only ask for renders after moving the camera
     });
     d_->renderObserver = iren.AddObserver(vtkCommand::RenderEvent, renderCb);
 
@@ -214,6 +220,17 @@ void VtkViewWidget::resetCamera(double margin) {
 
 void VtkViewWidget::requestRender() { update(); }
 
+void VtkViewWidget::setFitBounds(const double* bounds) {
+    d_->hasFitBounds = bounds != nullptr;
+    if (bounds) std::copy(bounds, bounds + 6, d_->fitBounds);
+}
+
+void VtkViewWidget::setCamera(vtkCamera* camera) {
+    if (!camera) return;
+    d_->renderer->SetActiveCamera(camera);
+    update();
+}
+
 QImage VtkViewWidget::grabImage() { return grabFramebuffer().convertToFormat(QImage::Format_RGB32); }
 
 QPointF VtkViewWidget::worldToPixel(double x, double y, double z) const {
@@ -266,30 +283,10 @@ void VtkViewWidget::resizeGL(int, int) {
 void VtkViewWidget::applyPendingCameraFit() {
     if (!d_->fitPending) return;
     d_->fitPending = false;
-    vtkRenderer* r = d_->renderer;
-    vtkCamera* cam = r->GetActiveCamera();
-    double b[6];
-    r->ComputeVisiblePropBounds(b);
-    if (!(b[0] <= b[1] && b[2] <= b[3] && b[4] <= b[5])) return;  // nothing visible yet
-    if (d_->interaction == Interaction::Trackball3D) {
-        r->ResetCamera(b);
-        cam->Zoom(1.0 / (1.0 + 2.0 * d_->fitMargin));
-        r->ResetCameraClippingRange(b);
-        return;
-    }
-    const double cx = 0.5 * (b[0] + b[1]), cy = 0.5 * (b[2] + b[3]), cz = 0.5 * (b[4] + b[5]);
-    const double hw = 0.5 * (b[1] - b[0]), hh = 0.5 * (b[3] - b[2]), hd = 0.5 * (b[5] - b[4]);
     const int* sz = d_->window->GetSize();
     const double aspect = (sz[0] > 0 && sz[1] > 0) ? double(sz[0]) / double(sz[1]) : 1.0;
-    double scale = std::max(hh, hw / aspect) * (1.0 + 2.0 * d_->fitMargin);
-    if (!(scale > 0.0)) scale = 1.0;
-    const double distance = 4.0 * std::max({hw, hh, hd, scale}) + 1.0;
-    cam->ParallelProjectionOn();
-    cam->SetFocalPoint(cx, cy, cz);
-    cam->SetPosition(cx, cy, cz + distance);
-    cam->SetViewUp(0.0, 1.0, 0.0);
-    cam->SetParallelScale(scale);
-    r->ResetCameraClippingRange(b);
+    fitCamera(d_->renderer, aspect, d_->fitMargin, d_->interaction == Interaction::Trackball3D,
+              d_->hasFitBounds ? d_->fitBounds : nullptr);
 }
 
 void VtkViewWidget::paintGL() {
@@ -418,7 +415,8 @@ void VtkViewWidget::wheelEvent(QWheelEvent* e) {
 
 namespace {
 // 'q' and 'e' make VTK's styles terminate the application: never hand them to VTK.
-bool isQuitKey(char c) { return c == 'q' || c == 'Q' || c == 'e' || c == 'E'; }
+// Space stays with the window too (play / pause).
+bool isQuitKey(char c) { return c == 'q' || c == 'Q' || c == 'e' || c == 'E' || c == ' '; }
 }  // namespace
 
 void VtkViewWidget::keyPressEvent(QKeyEvent* e) {

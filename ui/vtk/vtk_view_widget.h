@@ -9,6 +9,7 @@
 #include <QSurfaceFormat>
 #include <memory>
 
+class vtkCamera;
 class vtkRenderer;
 class vtkRenderWindow;
 
@@ -46,6 +47,11 @@ public:
     // on each side). Applied at the next paint, when the framebuffer size is known.
     void resetCamera(double margin = 0.06);
 
+    // Bounds {x0,x1,y0,y1,z0,z1} that resetCamera() fits (nullptr: the visible props' bounds).
+    void setFitBounds(const double* bounds);
+    // Makes this view use `camera` (shared by linked views; the caller keeps it alive).
+    void setCamera(vtkCamera* camera);
+
     // Schedules a repaint (cheap; coalesced by Qt). Call after changing layers.
     void requestRender();
 
@@ -64,6 +70,8 @@ public:
 signals:
     // Emitted after each completed paint.
     void frameRendered();
+    // The user moved the camera (drag, wheel, 'r'): linked views should repaint.
+    void cameraInteracted();
 
 protected:
     void initializeGL() override;

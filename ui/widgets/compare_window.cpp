@@ -1,147 +1,583 @@
 #include "widgets/compare_window.h"
 
+#include <QAction>
+#include <QApplication>
 #include <QCheckBox>
+#include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QGridLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
 #include <QSlider>
+#include <QSpinBox>
+#include <QStatusBar>
 #include <QTimer>
+#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <atomic>
 #include <cmath>
+#include <mutex>
+#include <thread>
 
+#include <vtkCamera.h>
+#include <vtkNew.h>
+
+#include "dynamics/registry.h"
+#include "engine/dynamics.h"
+#include "engine/frame_io.h"
 #include "engine/runner.h"
-#include "scene/point_cloud_layer.h"
-#include "scene/text_overlay.h"
+#include "export/export_dialog.h"
+#include "export/render_animation.h"
+#include "measure/measure.h"
+#include "scene/panel_scene.h"
+#include "util/error.h"
 #include "vtk/vtk_view_widget.h"
+#include "widgets/measure_picker.h"
+#include "widgets/metrics_panel.h"
+#include "widgets/param_form.h"
 
 namespace tl::ui {
 
 namespace {
 const QColor kBackground(20, 22, 30);
-const QColor kParticleColor(86, 160, 240);  // blue
-const QColor kTargetColor(245, 146, 52);    // orange
-constexpr double kSecondsPerRun = 4.0;      // t from 0 to 1 at 1x speed
+constexpr double kSecondsPerRun = 4.0;  // t from 0 to 1 at 1x speed
+constexpr int kMaxRecent = 8;
+
+// The compute thread reaches the window only through this link; retiring a runner cuts it first.
+struct RunnerLink {
+    std::mutex m;
+    QObject* window = nullptr;
+    std::atomic<bool> pending{false};
+};
 }  // namespace
 
 struct PanelView {
     VtkViewWidget* view = nullptr;
-    std::unique_ptr<PointCloudLayer> particles, target;
-    std::unique_ptr<TextOverlay> title, status;
-    FramePtr shown;
-    bool cameraSet = false;
+    std::unique_ptr<PanelScene> scene;
+    std::shared_ptr<const Measure> target, source;
+    FramePtr rendered;   // what the view last drew: render again only when something changed
+    QString statusText;
+};
+
+struct PanelEditor {
+    QGroupBox* box = nullptr;
+    QComboBox* dynamics = nullptr;
+    ParamForm* form = nullptr;
 };
 
 struct CompareWindow::Impl {
     Scenario scenario;
+    QString lastError;
     std::unique_ptr<Runner> runner;
+    std::shared_ptr<RunnerLink> link;
+    std::vector<std::jthread> reapers;  // old runners being cancelled and joined off the GUI thread
     std::vector<PanelView> panels;
+    vtkNew<vtkCamera> camera;  // linked: every view looks through it
+    bool cameraFitted = false;
+    int viewDim = 2;
+    LayerOptions layers;
+
+    QWidget* viewsHost = nullptr;
+    QGridLayout* grid = nullptr;
     QSlider* slider = nullptr;
     QToolButton* play = nullptr;
     QLabel* timeLabel = nullptr;
     QComboBox* speed = nullptr;
     QCheckBox* loop = nullptr;
     QProgressBar* progress = nullptr;
+    QToolButton* cancel = nullptr;
     QTimer timer;
     QElapsedTimer clock;
     double t = 0;
     bool playing = true;
-    std::atomic<bool> updatePending{false};
-    bool targetShown = false;
+
+    MeasurePicker *sourcePicker = nullptr, *targetPicker = nullptr;
+    QSpinBox* frames = nullptr;
+    QWidget* editorsHost = nullptr;
+    QVBoxLayout* editorsLayout = nullptr;
+    std::vector<PanelEditor> editors;
+    QPushButton* addPanel = nullptr;
+    MetricsPanel* metrics = nullptr;
+    QMenu* recentMenu = nullptr;
+    std::vector<QAction*> layerActions;
+    QComboBox* colorMode = nullptr;
+    bool exporting = false;
+
+    void retireRunner() {
+        if (!runner) return;
+        {
+            std::lock_guard<std::mutex> lk(link->m);
+            link->window = nullptr;
+        }
+        runner->cancel();
+        // Joining may wait for the current step (an exact OT solve, a training epoch): not on the GUI thread.
+        reapers.emplace_back([r = std::move(runner)]() mutable { r.reset(); });
+    }
 };
 
 CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainWindow(parent), d_(std::make_unique<Impl>()) {
     d_->scenario = scenario;
-    setWindowTitle(QString::fromUtf8("TransportLab \u2014 ") + QString::fromStdString(scenario.name));
+    setAcceptDrops(true);
+    d_->camera->ParallelProjectionOn();
+
+    // ---- central: views + timeline ----
     auto* central = new QWidget(this);
     auto* outer = new QVBoxLayout(central);
     outer->setContentsMargins(0, 0, 0, 0);
     outer->setSpacing(0);
-    auto* grid = new QGridLayout;
-    grid->setSpacing(2);
-    const int n = static_cast<int>(scenario.panels.size());
-    const int cols = n <= 2 ? n : 2;
-    d_->panels.resize(static_cast<std::size_t>(n));
-    for (int k = 0; k < n; ++k) {
-        PanelView& p = d_->panels[static_cast<std::size_t>(k)];
-        p.view = new VtkViewWidget(central);
-        p.view->setBackground(kBackground);
-        p.view->setMinimumSize(320, 280);
-        grid->addWidget(p.view, k / cols, k % cols);
-        const double dpr = p.view->devicePixelRatioF();
-        p.target = std::make_unique<PointCloudLayer>();
-        p.target->setColor(kTargetColor);
-        p.target->setPointSize(4.0 * dpr);
-        p.target->setOpacity(0.45);
-        p.particles = std::make_unique<PointCloudLayer>();
-        p.particles->setColor(kParticleColor);
-        p.particles->setPointSize(5.0 * dpr);
-        const auto& spec = scenario.panels[static_cast<std::size_t>(k)];
-        p.title = std::make_unique<TextOverlay>(QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title));
-        p.title->setFontSize(16);
-        p.title->setBold(true);
-        p.title->attach(p.view->renderer());
-        p.status = std::make_unique<TextOverlay>("computing\u2026", TextOverlay::Anchor::BottomLeft);
-        p.status->setFontSize(12);
-        p.status->setColor(QColor(200, 204, 214));
-        p.status->attach(p.view->renderer());
-    }
-    outer->addLayout(grid, 1);
+    d_->viewsHost = new QWidget(central);
+    d_->grid = new QGridLayout(d_->viewsHost);
+    d_->grid->setContentsMargins(0, 0, 0, 0);
+    d_->grid->setSpacing(2);
+    outer->addWidget(d_->viewsHost, 1);
 
     auto* bar = new QHBoxLayout;
     bar->setContentsMargins(8, 4, 8, 4);
     d_->play = new QToolButton(central);
     d_->play->setText("Pause");
     d_->play->setToolTip("Play / pause (space)");
+    auto* stepBack = new QToolButton(central);
+    stepBack->setText(QString::fromUtf8("\u25C0"));
+    stepBack->setToolTip("Step back one frame (left arrow)");
+    auto* stepFwd = new QToolButton(central);
+    stepFwd->setText(QString::fromUtf8("\u25B6"));
+    stepFwd->setToolTip("Step forward one frame (right arrow)");
     d_->slider = new QSlider(Qt::Horizontal, central);
-    d_->slider->setRange(0, scenario.frames - 1);
     d_->slider->setToolTip("Scrub (left / right arrows step one frame)");
     d_->timeLabel = new QLabel("t = 0.00", central);
     d_->timeLabel->setMinimumWidth(70);
     d_->speed = new QComboBox(central);
     d_->speed->addItems({"0.25x", "0.5x", "1x", "2x"});
     d_->speed->setCurrentIndex(2);
+    d_->speed->setToolTip("Playback speed (1x: t from 0 to 1 in 4 s)");
     d_->loop = new QCheckBox("loop", central);
     d_->loop->setChecked(true);
     d_->progress = new QProgressBar(central);
     d_->progress->setRange(0, 1000);
     d_->progress->setMaximumWidth(180);
     d_->progress->setFormat("computing %p%");
-    bar->addWidget(d_->play);
+    d_->cancel = new QToolButton(central);
+    d_->cancel->setText("Cancel");
+    d_->cancel->setToolTip("Stop computing (the panels keep the frames they have)");
+    for (QWidget* w : std::initializer_list<QWidget*>{d_->play, stepBack, stepFwd}) bar->addWidget(w);
     bar->addWidget(d_->slider, 1);
-    bar->addWidget(d_->timeLabel);
-    bar->addWidget(d_->speed);
-    bar->addWidget(d_->loop);
-    bar->addWidget(d_->progress);
+    for (QWidget* w : std::initializer_list<QWidget*>{d_->timeLabel, d_->speed, d_->loop, d_->progress, d_->cancel}) bar->addWidget(w);
     outer->addLayout(bar);
     setCentralWidget(central);
 
     connect(d_->play, &QToolButton::clicked, this, [this] { setPlaying(!d_->playing); });
+    auto step = [this](int dir) {
+        setPlaying(false);
+        setTime(d_->t + dir * 1.0 / std::max(1, d_->scenario.frames - 1));
+    };
+    connect(stepBack, &QToolButton::clicked, this, [step] { step(-1); });
+    connect(stepFwd, &QToolButton::clicked, this, [step] { step(1); });
     connect(d_->slider, &QSlider::sliderMoved, this, [this](int f) {
         setPlaying(false);
         setTime(static_cast<double>(f) / std::max(1, d_->scenario.frames - 1));
     });
+    connect(d_->cancel, &QToolButton::clicked, this, [this] { cancelComputation(); });
     connect(&d_->timer, &QTimer::timeout, this, &CompareWindow::onTick);
+
+    // ---- layers toolbar ----
+    auto* tb = addToolBar("Layers");
+    tb->setObjectName("layers");
+    tb->setMovable(false);
+    struct LayerToggle {
+        const char* name;
+        const char* tip;
+        bool LayerOptions::*flag;
+    };
+    const LayerToggle toggles[] = {
+        {"particles", "The particles (soft round splats)", &LayerOptions::particles},
+        {"trajectories", "Paths so far, fading with age (OT geodesics are straight; flow matching bends)", &LayerOptions::trajectories},
+        {"density", "Kernel density estimate of the particles, colour-mapped under the points (2-D)", &LayerOptions::density},
+        {"velocity", "Velocity glyphs: mass-weighted mean velocity on a grid", &LayerOptions::glyphs},
+        {"ellipses", "Closed-form Gaussian overlays: 2-sigma covariance ellipses (Bures geodesic, Prop. 3.2 moments)", &LayerOptions::overlays},
+        {"target", "Target samples, faint, in the background", &LayerOptions::target},
+    };
+    for (const auto& tg : toggles) {
+        QAction* a = tb->addAction(tg.name);
+        a->setObjectName(QString("layer-") + tg.name);
+        a->setCheckable(true);
+        a->setChecked(d_->layers.*(tg.flag));
+        a->setToolTip(tg.tip);
+        const auto flag = tg.flag;
+        connect(a, &QAction::toggled, this, [this, flag](bool on) {
+            LayerOptions l = d_->layers;
+            l.*flag = on;
+            setLayers(l);
+        });
+        d_->layerActions.push_back(a);
+    }
+    tb->addSeparator();
+    tb->addWidget(new QLabel(" colour by ", tb));
+    d_->colorMode = new QComboBox(tb);
+    d_->colorMode->setObjectName("colorMode");
+    for (ColorMode m : {ColorMode::SourcePosition, ColorMode::Speed, ColorMode::Label, ColorMode::Uniform})
+        d_->colorMode->addItem(colorModeName(m), static_cast<int>(m));
+    d_->colorMode->setToolTip("Particle colour: where it started (a colour wheel), its speed, its source mixture component, or one colour");
+    tb->addWidget(d_->colorMode);
+    connect(d_->colorMode, &QComboBox::currentIndexChanged, this, [this] {
+        LayerOptions l = d_->layers;
+        l.color = static_cast<ColorMode>(d_->colorMode->currentData().toInt());
+        setLayers(l);
+    });
+    tb->addSeparator();
+    QAction* fit = tb->addAction("fit view");
+    fit->setToolTip("Fit the linked cameras to the data (R)");
+    connect(fit, &QAction::triggered, this, [this] {
+        d_->cameraFitted = false;
+        refreshViews(true);
+    });
+
+    // ---- scenario dock ----
+    auto* sdock = new QDockWidget("Scenario", this);
+    sdock->setObjectName("scenarioDock");
+    auto* scroll = new QScrollArea(sdock);
+    scroll->setWidgetResizable(true);
+    auto* sw = new QWidget(scroll);
+    auto* sl = new QVBoxLayout(sw);
+    d_->sourcePicker = new MeasurePicker("source", sw);
+    d_->targetPicker = new MeasurePicker("target", sw);
+    sl->addWidget(d_->sourcePicker);
+    sl->addWidget(d_->targetPicker);
+    auto* framesRow = new QHBoxLayout;
+    framesRow->addWidget(new QLabel("frames", sw));
+    d_->frames = new QSpinBox(sw);
+    d_->frames->setRange(2, 2001);
+    d_->frames->setKeyboardTracking(false);
+    d_->frames->setToolTip("Frames per run, at uniform times from t = 0 to t = 1");
+    framesRow->addWidget(d_->frames, 1);
+    sl->addLayout(framesRow);
+    d_->editorsHost = new QWidget(sw);
+    d_->editorsLayout = new QVBoxLayout(d_->editorsHost);
+    d_->editorsLayout->setContentsMargins(0, 0, 0, 0);
+    sl->addWidget(d_->editorsHost);
+    d_->addPanel = new QPushButton("Add panel", sw);
+    d_->addPanel->setToolTip("Add a dynamics panel (up to 4), pushing the same source samples");
+    sl->addWidget(d_->addPanel);
+    sl->addStretch();
+    scroll->setWidget(sw);
+    sdock->setWidget(scroll);
+    sdock->setMinimumWidth(300);
+    addDockWidget(Qt::LeftDockWidgetArea, sdock);
+    connect(d_->sourcePicker, &MeasurePicker::specChanged, this, [this](const QString& s) {
+        setMeasures(s, QString::fromStdString(d_->scenario.target));
+    });
+    connect(d_->targetPicker, &MeasurePicker::specChanged, this, [this](const QString& s) {
+        setMeasures(QString::fromStdString(d_->scenario.source), s);
+    });
+    connect(d_->frames, &QSpinBox::valueChanged, this, [this](int n) {
+        if (n == d_->scenario.frames) return;
+        Scenario s = d_->scenario;
+        s.frames = n;
+        setScenario(s);
+    });
+    connect(d_->addPanel, &QPushButton::clicked, this, [this] { addPanel("flow-matching"); });
+
+    // ---- metrics dock ----
+    auto* mdock = new QDockWidget("Metrics", this);
+    mdock->setObjectName("metricsDock");
+    d_->metrics = new MetricsPanel(mdock);
+    mdock->setWidget(d_->metrics);
+    addDockWidget(Qt::BottomDockWidgetArea, mdock);
+
+    // ---- menus ----
+    QMenu* file = menuBar()->addMenu("&File");
+    QAction* open = file->addAction("&Open scenario\u2026", this, [this] {
+        const QString p = QFileDialog::getOpenFileName(this, "Open scenario", QString::fromStdString(d_->scenario.baseDir), "Scenarios (*.json)");
+        if (!p.isEmpty()) openScenario(p);
+    });
+    open->setShortcut(QKeySequence::Open);
+    d_->recentMenu = file->addMenu("Open &recent");
+    QAction* save = file->addAction("&Save scenario as\u2026", this, [this] {
+        const QString p = QFileDialog::getSaveFileName(this, "Save scenario", QString::fromStdString(d_->scenario.baseDir), "Scenarios (*.json)");
+        if (!p.isEmpty()) saveScenario(p.endsWith(".json") ? p : p + ".json");
+    });
+    save->setShortcut(QKeySequence::Save);
+    file->addSeparator();
+    QAction* exp = file->addAction("&Export\u2026", this, &CompareWindow::showExportDialog);
+    exp->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    file->addSeparator();
+    QAction* quit = file->addAction("&Quit", this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    QMenu* view = menuBar()->addMenu("&View");
+    view->addAction(sdock->toggleViewAction());
+    view->addAction(mdock->toggleViewAction());
+    view->addAction(tb->toggleViewAction());
+    updateRecentMenu();
+
     d_->timer.start(33);
     d_->clock.start();
-
-    d_->runner = std::make_unique<Runner>(scenario);
-    d_->runner->setUpdateCallback([this] {
-        // From the compute thread: coalesce into one queued call on the GUI thread.
-        if (!d_->updatePending.exchange(true)) QMetaObject::invokeMethod(this, "onRunnerUpdate", Qt::QueuedConnection);
-    });
-    d_->runner->start();
+    restart();
 }
 
 CompareWindow::~CompareWindow() {
     d_->timer.stop();
-    d_->runner.reset();  // cancels and joins before the views go away
+    d_->retireRunner();
+    d_->reapers.clear();  // joins: every compute thread is gone before the views
 }
+
+// ------------------------------------------------------------------------------------------------
+// scenario and runner
+
+const Scenario& CompareWindow::scenario() const { return d_->scenario; }
+
+void CompareWindow::setScenario(const Scenario& scenario) {
+    const bool measuresChanged = scenario.source != d_->scenario.source || scenario.target != d_->scenario.target;
+    d_->scenario = scenario;
+    if (measuresChanged) d_->cameraFitted = false;
+    restart();
+}
+
+void CompareWindow::restart() {
+    d_->retireRunner();
+    setWindowTitle(QString::fromUtf8("TransportLab \u2014 ") + QString::fromStdString(d_->scenario.name));
+    if (static_cast<int>(d_->panels.size()) != static_cast<int>(d_->scenario.panels.size())) buildViews();
+    for (std::size_t k = 0; k < d_->panels.size(); ++k) {
+        const auto& spec = d_->scenario.panels[k];
+        d_->panels[k].scene->setTitle(QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title));
+    }
+    buildPanelEditors();
+    d_->sourcePicker->setSpec(QString::fromStdString(d_->scenario.source), QString::fromStdString(d_->scenario.baseDir));
+    d_->targetPicker->setSpec(QString::fromStdString(d_->scenario.target), QString::fromStdString(d_->scenario.baseDir));
+    {
+        const QSignalBlocker b(d_->frames);
+        d_->frames->setValue(d_->scenario.frames);
+    }
+    d_->slider->setRange(0, d_->scenario.frames - 1);
+
+    d_->link = std::make_shared<RunnerLink>();
+    d_->link->window = this;
+    d_->runner = std::make_unique<Runner>(d_->scenario);
+    d_->runner->setUpdateCallback([link = d_->link] {
+        // From the compute thread: coalesce into one queued call on the GUI thread.
+        std::lock_guard<std::mutex> lk(link->m);
+        if (link->window && !link->pending.exchange(true))
+            QMetaObject::invokeMethod(link->window, "onRunnerUpdate", Qt::QueuedConnection);
+    });
+    d_->runner->start();
+    d_->progress->setValue(0);
+    d_->progress->show();
+    d_->cancel->show();
+}
+
+void CompareWindow::buildViews() {
+    for (auto& p : d_->panels) {
+        p.scene.reset();
+        d_->grid->removeWidget(p.view);
+        delete p.view;
+    }
+    d_->panels.clear();
+    const int n = static_cast<int>(d_->scenario.panels.size());
+    int rows = 1, cols = 1;
+    panelGrid(n, &rows, &cols);
+    d_->panels.resize(static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) {
+        PanelView& p = d_->panels[static_cast<std::size_t>(k)];
+        p.view = new VtkViewWidget(d_->viewsHost);
+        p.view->setObjectName(QString("panel%1").arg(k));
+        p.view->setBackground(kBackground);
+        p.view->setMinimumSize(280, 240);
+        p.view->setCamera(d_->camera);
+        d_->grid->addWidget(p.view, k / cols, k % cols);
+        p.scene = std::make_unique<PanelScene>(p.view->renderer(), p.view->devicePixelRatioF());
+        p.scene->setOptions(d_->layers);
+        connect(p.view, &VtkViewWidget::cameraInteracted, this, [this] {
+            for (auto& q : d_->panels) q.view->requestRender();
+        });
+    }
+    d_->cameraFitted = false;
+    d_->addPanel->setEnabled(n < kMaxGuiPanels);
+}
+
+void CompareWindow::buildPanelEditors() {
+    for (auto& e : d_->editors) delete e.box;
+    d_->editors.clear();
+    const int n = static_cast<int>(d_->scenario.panels.size());
+    for (int k = 0; k < n; ++k) {
+        const PanelSpec& spec = d_->scenario.panels[static_cast<std::size_t>(k)];
+        PanelEditor e;
+        e.box = new QGroupBox(QString("panel %1").arg(k + 1), d_->editorsHost);
+        auto* l = new QVBoxLayout(e.box);
+        auto* top = new QHBoxLayout;
+        e.dynamics = new QComboBox(e.box);
+        e.dynamics->setObjectName("dynamics");
+        for (const auto& info : dynamicsRegistry()) {
+            e.dynamics->addItem(QString::fromStdString(info.name));
+            e.dynamics->setItemData(e.dynamics->count() - 1, QString::fromStdString(info.help), Qt::ToolTipRole);
+        }
+        e.dynamics->setCurrentText(QString::fromStdString(spec.dynamics));
+        top->addWidget(e.dynamics, 1);
+        auto* remove = new QToolButton(e.box);
+        remove->setText(QString::fromUtf8("\u2715"));
+        remove->setToolTip("Remove this panel");
+        remove->setEnabled(n > 1);
+        top->addWidget(remove);
+        l->addLayout(top);
+        e.form = new ParamForm(findDynamics(spec.dynamics).params, spec.params, e.box);
+        l->addWidget(e.form);
+        d_->editorsLayout->addWidget(e.box);
+        connect(e.dynamics, &QComboBox::currentTextChanged, this, [this, k](const QString& name) { setPanelDynamics(k, name); });
+        connect(remove, &QToolButton::clicked, this, [this, k] { QTimer::singleShot(0, this, [this, k] { removePanel(k); }); });
+        connect(e.form, &ParamForm::valuesChanged, this, [this, k](const ParamValues& v) { setPanelParams(k, v); });
+        d_->editors.push_back(e);
+    }
+}
+
+void CompareWindow::setPanelParams(int panel, const ParamValues& values) {
+    if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size())) return;
+    d_->scenario.panels[static_cast<std::size_t>(panel)].params = values;
+    if (panel < static_cast<int>(d_->editors.size())) d_->editors[static_cast<std::size_t>(panel)].form->setValues(values);
+    try {
+        d_->runner->setPanelParams(static_cast<std::size_t>(panel), values);  // restarts only this panel
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+    }
+    d_->progress->show();
+    d_->cancel->show();
+}
+
+void CompareWindow::setPanelDynamics(int panel, const QString& dynamics) {
+    if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size())) return;
+    PanelSpec& p = d_->scenario.panels[static_cast<std::size_t>(panel)];
+    if (p.dynamics == dynamics.toStdString()) return;
+    try {
+        const auto& info = findDynamics(dynamics.toStdString());
+        p.dynamics = info.name;
+        p.params = defaultParams(info.params);
+        p.title.clear();
+    } catch (const std::exception& e) {
+        return showError(QString::fromUtf8(e.what()));
+    }
+    QTimer::singleShot(0, this, [this] { restart(); });  // not inside the combo's own signal
+}
+
+bool CompareWindow::addPanel(const QString& dynamics) {
+    if (static_cast<int>(d_->scenario.panels.size()) >= kMaxGuiPanels) return false;
+    try {
+        const auto& info = findDynamics(dynamics.toStdString());
+        d_->scenario.panels.push_back({info.name, "", defaultParams(info.params)});
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+        return false;
+    }
+    restart();
+    return true;
+}
+
+void CompareWindow::removePanel(int panel) {
+    if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size()) || d_->scenario.panels.size() <= 1) return;
+    d_->scenario.panels.erase(d_->scenario.panels.begin() + panel);
+    restart();
+}
+
+void CompareWindow::setMeasures(const QString& source, const QString& target) {
+    Scenario s = d_->scenario;
+    s.source = source.toStdString();
+    s.target = target.toStdString();
+    if (s.source == d_->scenario.source && s.target == d_->scenario.target) return;
+    auto kind = [](const std::string& spec) {
+        const auto c = spec.find(':');
+        return c == std::string::npos ? QFileInfo(QString::fromStdString(spec)).fileName().toStdString() : spec.substr(0, c);
+    };
+    s.name = kind(s.source) + " \u2192 " + kind(s.target);
+    setScenario(s);
+}
+
+bool CompareWindow::openFile(const QString& path) {
+    if (path.endsWith(".json", Qt::CaseInsensitive)) return openScenario(path);
+    if (!MeasurePicker::acceptsFile(path)) {
+        showError("'" + QFileInfo(path).fileName() + "' is not a scenario (.json), a CSV point cloud or an image");
+        return false;
+    }
+    if (!d_->targetPicker->setFile(QFileInfo(path).absoluteFilePath())) {
+        showError(d_->targetPicker->error());
+        return false;
+    }
+    statusBar()->showMessage("target: " + path, 5000);
+    return true;
+}
+
+bool CompareWindow::openScenario(const QString& path) {
+    Scenario s;
+    try {
+        s = loadScenario(path.toStdString());
+    } catch (const std::exception& e) {
+        showError("Cannot open '" + path + "':\n" + QString::fromUtf8(e.what()));
+        return false;
+    }
+    if (static_cast<int>(s.panels.size()) > kMaxGuiPanels)
+        statusBar()->showMessage(QString("%1 panels: the window shows them all; add/remove works up to %2").arg(s.panels.size()).arg(kMaxGuiPanels), 8000);
+    d_->cameraFitted = false;
+    d_->scenario = s;
+    restart();
+    addRecent(QFileInfo(path).absoluteFilePath());
+    return true;
+}
+
+bool CompareWindow::saveScenario(const QString& path) {
+    try {
+        tl::saveScenario(path.toStdString(), d_->scenario);
+    } catch (const std::exception& e) {
+        showError("Cannot save '" + path + "':\n" + QString::fromUtf8(e.what()));
+        return false;
+    }
+    addRecent(QFileInfo(path).absoluteFilePath());
+    statusBar()->showMessage("saved " + path, 5000);
+    return true;
+}
+
+QStringList CompareWindow::recentFiles() const { return QSettings().value("recentFiles").toStringList(); }
+
+void CompareWindow::addRecent(const QString& path) {
+    QStringList r = recentFiles();
+    r.removeAll(path);
+    r.prepend(path);
+    while (r.size() > kMaxRecent) r.removeLast();
+    QSettings().setValue("recentFiles", r);
+    updateRecentMenu();
+}
+
+void CompareWindow::updateRecentMenu() {
+    d_->recentMenu->clear();
+    const QStringList r = recentFiles();
+    for (const QString& p : r) d_->recentMenu->addAction(QFileInfo(p).fileName(), this, [this, p] { openScenario(p); })->setToolTip(p);
+    d_->recentMenu->setEnabled(!r.isEmpty());
+}
+
+void CompareWindow::showError(const QString& message) {
+    d_->lastError = message;
+    // Window-modal but not blocking: the event loop (and the compute updates) keep running.
+    auto* box = new QMessageBox(QMessageBox::Critical, "TransportLab", message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+QString CompareWindow::lastError() const { return d_->lastError; }
+
+// ------------------------------------------------------------------------------------------------
+// playback and views
 
 double CompareWindow::time() const { return d_->t; }
 bool CompareWindow::isPlaying() const { return d_->playing; }
@@ -154,31 +590,66 @@ void CompareWindow::setPlaying(bool playing) {
 
 bool CompareWindow::computationFinished() const {
     if (!d_->runner->error().empty()) return true;
-    for (std::size_t k = 0; k < d_->panels.size(); ++k) {
+    for (std::size_t k = 0; k < d_->runner->panelCount(); ++k) {
         const auto st = d_->runner->status(k).state;
-        if (st != PanelState::Done && st != PanelState::Failed) return false;
+        if (st != PanelState::Done && st != PanelState::Failed && st != PanelState::Cancelled) return false;
     }
     return true;
 }
 
 QString CompareWindow::samplingError() const { return QString::fromStdString(d_->runner->error()); }
 
+void CompareWindow::cancelComputation() {
+    d_->runner->cancel();
+    statusBar()->showMessage("computation cancelled", 4000);
+}
+
+void CompareWindow::setLayers(const LayerOptions& layers) {
+    d_->layers = layers;
+    // Keep the toolbar in step (setting the same state emits nothing).
+    const bool flags[] = {layers.particles, layers.trajectories, layers.density, layers.glyphs, layers.overlays, layers.target};
+    for (std::size_t k = 0; k < d_->layerActions.size() && k < std::size(flags); ++k) d_->layerActions[k]->setChecked(flags[k]);
+    const int ci = d_->colorMode->findData(static_cast<int>(layers.color));
+    if (ci >= 0) d_->colorMode->setCurrentIndex(ci);
+    for (auto& p : d_->panels) p.scene->setOptions(layers);
+    refreshViews(true);
+}
+
+LayerOptions CompareWindow::layers() const { return d_->layers; }
+int CompareWindow::panelCount() const { return static_cast<int>(d_->panels.size()); }
+VtkViewWidget* CompareWindow::view(int panel) const { return d_->panels.at(static_cast<std::size_t>(panel)).view; }
+MetricsPanel* CompareWindow::metricsPanel() const { return d_->metrics; }
+MeasurePicker* CompareWindow::sourcePicker() const { return d_->sourcePicker; }
+MeasurePicker* CompareWindow::targetPicker() const { return d_->targetPicker; }
+ParamForm* CompareWindow::panelForm(int panel) const { return d_->editors.at(static_cast<std::size_t>(panel)).form; }
+
+std::vector<double> CompareWindow::shownPositions(int panel, int* dim) const {
+    FramePtr f = d_->panels.at(static_cast<std::size_t>(panel)).scene->shownFrame();
+    if (dim) *dim = f ? f->dim : 0;
+    return f ? f->positions : std::vector<double>{};
+}
+
 void CompareWindow::onRunnerUpdate() {
-    d_->updatePending = false;
-    if (!d_->targetShown) {
-        if (auto target = d_->runner->target()) {
-            for (auto& p : d_->panels) {
-                p.target->setPoints(target->cloud);
-                p.target->attach(p.view->renderer());
-            }
-            d_->targetShown = true;
-        }
-    }
+    if (d_->link) d_->link->pending = false;
     double progress = 0;
-    for (std::size_t k = 0; k < d_->panels.size(); ++k) progress += d_->runner->status(k).progress;
-    d_->progress->setValue(static_cast<int>(1000 * progress / std::max<std::size_t>(1, d_->panels.size())));
-    d_->progress->setVisible(!computationFinished());
-    setTime(d_->t);
+    const std::size_t n = d_->runner->panelCount();
+    std::vector<std::vector<FramePtr>> frames(n);
+    std::vector<PanelStatus> status(n);
+    std::vector<QString> titles(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        status[k] = d_->runner->status(k);
+        const bool finished = status[k].state == PanelState::Done || status[k].state == PanelState::Failed;
+        progress += finished ? 1.0 : status[k].progress;
+        frames[k] = d_->runner->history(k)->snapshot();
+        const auto& spec = d_->scenario.panels[k];
+        titles[k] = QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title);
+    }
+    d_->progress->setValue(static_cast<int>(1000 * progress / std::max<std::size_t>(1, n)));
+    const bool done = computationFinished();
+    d_->progress->setVisible(!done);
+    d_->cancel->setVisible(!done);
+    d_->metrics->setRuns(frames, titles, status);
+    refreshViews();
 }
 
 void CompareWindow::onTick() {
@@ -201,57 +672,161 @@ void CompareWindow::setTime(double t) {
     const int frame = static_cast<int>(std::lround(d_->t * (d_->scenario.frames - 1)));
     if (!d_->slider->isSliderDown()) d_->slider->setValue(frame);
     d_->timeLabel->setText(QString("t = %1").arg(d_->t, 0, 'f', 2));
-    for (std::size_t k = 0; k < d_->panels.size(); ++k) {
+    d_->metrics->setTime(d_->t);
+    refreshViews();
+}
+
+void CompareWindow::refreshViews(bool force) {
+    auto source = d_->runner->source();
+    auto target = d_->runner->target();
+    for (std::size_t k = 0; k < d_->panels.size() && k < d_->runner->panelCount(); ++k) {
         PanelView& p = d_->panels[k];
-        const PanelStatus st = d_->runner->status(k);
-        FramePtr f = d_->runner->history(k)->atTime(d_->t);
-        if (f && f != p.shown) {
-            PointCloud pc;
-            pc.dim = f->dim;
-            pc.points = f->positions;
-            pc.weights = f->weights;
-            p.particles->setPoints(pc);
-            if (!p.particles->renderer()) p.particles->attach(p.view->renderer());
-            p.shown = f;
-            if (!p.cameraSet) {
-                p.view->resetCamera();
-                p.cameraSet = true;
-            }
+        if (source && source != p.source) {
+            p.source = source;
+            p.scene->setSource(source);
         }
-        QString text;
-        if (st.state == PanelState::Failed) text = QString::fromUtf8("\u26A0 ") + QString::fromStdString(st.error);
-        else if (st.state == PanelState::Done)
-            text = QString("t = %1   NFE %2   straightness %3   divergence %4")
-                       .arg(p.shown ? p.shown->t : 0.0, 0, 'f', 2)
-                       .arg(st.summary.nfe)
-                       .arg(st.summary.straightness, 0, 'g', 3)
-                       .arg(st.finalDivergence, 0, 'g', 3);
-        else text = QString("%1 (%2%)").arg(QString::fromStdString(st.stage)).arg(static_cast<int>(100 * st.progress));
-        p.status->setText(text);
+        if (target && target != p.target) {
+            p.target = target;
+            p.scene->setTarget(target);
+        }
+        FramePtr f = p.scene->show(d_->runner->history(k)->snapshot(), d_->t);
+        const PanelStatus st = d_->runner->status(k);
+        const QString text = !d_->runner->error().empty() ? QString::fromUtf8("\u26A0 ") + QString::fromStdString(d_->runner->error())
+                                                          : panelStatusText(st, f.get());
+        // Software GL makes every render count: only when the frame or the status line changed.
+        if (f == p.rendered && text == p.statusText && !force) continue;
+        p.rendered = f;
+        p.statusText = text;
+        p.scene->setStatus(text);
+        if (f && f->dim != d_->viewDim) {
+            d_->viewDim = f->dim;
+            d_->cameraFitted = false;
+            for (auto& q : d_->panels)
+                q.view->setInteraction(f->dim == 3 ? VtkViewWidget::Interaction::Trackball3D : VtkViewWidget::Interaction::Pan2D);
+        }
         p.view->requestRender();
+    }
+    if (!d_->cameraFitted) {
+        // One fit for the linked camera: the union of every panel's data bounds.
+        double b[6] = {0, 0, 0, 0, 0, 0};
+        bool any = false;
+        for (auto& p : d_->panels) {
+            double bb[6];
+            if (!p.scene->dataBounds(bb)) continue;
+            for (int a = 0; a < 3; ++a) {
+                b[2 * a] = any ? std::min(b[2 * a], bb[2 * a]) : bb[2 * a];
+                b[2 * a + 1] = any ? std::max(b[2 * a + 1], bb[2 * a + 1]) : bb[2 * a + 1];
+            }
+            any = true;
+        }
+        if (any && !d_->panels.empty()) {
+            for (auto& p : d_->panels) p.view->setFitBounds(b);
+            d_->panels.front().view->resetCamera();
+            d_->cameraFitted = computationFinished();  // refit once more when the runs are complete
+        }
     }
 }
 
 QImage CompareWindow::grabWindowImage() {
     setTime(d_->t);
     for (auto& p : d_->panels) p.view->grabImage();  // render each view now
+    d_->metrics->chartView()->grabImage();
     return grab().toImage();
 }
+
+// ------------------------------------------------------------------------------------------------
+// export
+
+void CompareWindow::showExportDialog() {
+    QStringList titles;
+    for (const auto& p : d_->scenario.panels) titles << QString::fromStdString(p.title.empty() ? p.dynamics : p.title);
+    ExportRequest initial;
+    initial.render.layers = d_->layers;
+    initial.path = QDir(QString::fromStdString(d_->scenario.baseDir)).filePath("transportlab.mp4");
+    ExportDialog dialog(titles, initial, this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    ExportRequest r = dialog.request();
+    r.render.layers = d_->layers;
+    exportTo(r);
+}
+
+bool CompareWindow::exportTo(const ExportRequest& request) {
+    if (d_->exporting) return false;
+    if (!computationFinished()) {
+        showError("Still computing: export when the progress bar is gone (or cancel the computation).");
+        return false;
+    }
+    const RunSnapshot run = RunSnapshot::of(*d_->runner);
+    d_->exporting = true;
+    const bool wasPlaying = d_->playing;
+    setPlaying(false);
+    QProgressDialog progress(request.kind == ExportRequest::Kind::Data ? "Writing frame data\u2026" : "Rendering and encoding\u2026", "Cancel", 0,
+                             1000, this);
+    progress.setWindowModality(Qt::WindowModal);
+    progress.setMinimumDuration(0);
+    progress.setValue(0);
+    bool ok = false;
+    try {
+        if (request.kind == ExportRequest::Kind::Data) {
+            ok = exportFrameData(request.path.toStdString(), run.scenario, run.frames, request.csv, request.vtp, [&](double f) {
+                progress.setValue(static_cast<int>(1000 * f));
+                QApplication::processEvents();
+                return !progress.wasCanceled();
+            });
+        } else {
+            ok = renderAnimation(run, request.path.toStdString(), request.render, [&](int done, int total) {
+                progress.setValue(1000 * done / std::max(1, total));
+                QApplication::processEvents();
+                return !progress.wasCanceled();
+            });
+        }
+    } catch (const std::exception& e) {
+        progress.close();
+        d_->exporting = false;
+        showError("Export failed: " + QString::fromUtf8(e.what()));
+        return false;
+    }
+    progress.close();
+    d_->exporting = false;
+    setPlaying(wasPlaying);
+    statusBar()->showMessage(ok ? "exported " + request.path : "export cancelled: nothing was written", 6000);
+    return ok;
+}
+
+// ------------------------------------------------------------------------------------------------
+// input
 
 void CompareWindow::keyPressEvent(QKeyEvent* e) {
     const double step = 1.0 / std::max(1, d_->scenario.frames - 1);
     switch (e->key()) {
-        case Qt::Key_Space: setPlaying(!d_->playing); return;
-        case Qt::Key_Right:
-            setPlaying(false);
-            setTime(d_->t + step);
-            return;
-        case Qt::Key_Left:
-            setPlaying(false);
-            setTime(d_->t - step);
-            return;
-        default: QMainWindow::keyPressEvent(e);
+    case Qt::Key_Space: setPlaying(!d_->playing); return;
+    case Qt::Key_Right:
+        setPlaying(false);
+        setTime(d_->t + step);
+        return;
+    case Qt::Key_Left:
+        setPlaying(false);
+        setTime(d_->t - step);
+        return;
+    default: QMainWindow::keyPressEvent(e);
     }
+}
+
+void CompareWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (!e->mimeData()->hasUrls() || e->mimeData()->urls().isEmpty()) return;
+    const QString p = e->mimeData()->urls().front().toLocalFile();
+    if (p.endsWith(".json", Qt::CaseInsensitive) || MeasurePicker::acceptsFile(p)) e->acceptProposedAction();
+}
+
+void CompareWindow::dropEvent(QDropEvent* e) {
+    if (!e->mimeData()->hasUrls() || e->mimeData()->urls().isEmpty()) return;
+    openFile(e->mimeData()->urls().front().toLocalFile());
+    e->acceptProposedAction();
+}
+
+void CompareWindow::closeEvent(QCloseEvent* e) {
+    d_->timer.stop();
+    QMainWindow::closeEvent(e);
 }
 
 }  // namespace tl::ui

@@ -1,21 +1,51 @@
-// CompareWindow: the scenario's panels side by side (2 x 2 for 3-4), each a VTK view of one
-// dynamics' particles over the faint target, with a shared timeline (play/pause, scrub, speed,
-// loop, step). A tl::Runner computes the frames on its thread; this window only reads finished
-// frames and hands their coordinates to VTK on the GUI thread.
+// CompareWindow: the scenario's panels side by side (2 x 2 for 3-4), each a VTK view of one dynamics
+// (PanelScene layers over the faint target) with linked cameras and a shared timeline (play/pause,
+// scrub, speed, loop, step). Docks: the scenario (measure pickers, frames, up to 4 panels each with a
+// parameter form generated from its declarations — edits recompute live) and the metrics (VTK chart
+// per metric, per-run numbers). File menu: open/save scenario, recent files, export (Ctrl+E).
+// A tl::Runner computes on its own thread; this window only reads finished frames (GUI thread only).
 #pragma once
 #include <QMainWindow>
+#include <QStringList>
 #include <memory>
 
 #include "engine/scenario.h"
 
 namespace tl::ui {
 
+struct ExportRequest;
+struct LayerOptions;
+class MetricsPanel;
+class VtkViewWidget;
+class MeasurePicker;
+class ParamForm;
+
 class CompareWindow : public QMainWindow {
     Q_OBJECT
 public:
+    static constexpr int kMaxGuiPanels = 4;
+
     explicit CompareWindow(const Scenario& scenario, QWidget* parent = nullptr);
     ~CompareWindow() override;
 
+    // ---- the scenario ----
+    const Scenario& scenario() const;
+    // Replaces the scenario and recomputes (the views keep the last frames until new ones arrive).
+    void setScenario(const Scenario& scenario);
+    // Opens / saves a scenario file; on failure shows an error dialog, returns false, keeps running.
+    bool openScenario(const QString& path);
+    bool saveScenario(const QString& path);
+    QStringList recentFiles() const;
+    // Live edits (what the docks call): new parameters for panel k restart only that panel.
+    void setPanelParams(int panel, const ParamValues& values);
+    void setPanelDynamics(int panel, const QString& dynamics);
+    bool addPanel(const QString& dynamics);  // false at kMaxGuiPanels
+    void removePanel(int panel);
+    void setMeasures(const QString& source, const QString& target);
+    // A dropped / chosen file: .json opens a scenario, .csv / images become the target measure.
+    bool openFile(const QString& path);
+
+    // ---- playback ----
     // Shows every panel at time t in [0, 1] (the last computed frame at or before t).
     void setTime(double t);
     double time() const;
@@ -25,11 +55,37 @@ public:
     bool computationFinished() const;
     // The measures could not be sampled ("" when they were).
     QString samplingError() const;
+    // Cancels the computation (the panels keep what they have).
+    void cancelComputation();
+
+    // ---- views ----
+    void setLayers(const LayerOptions& layers);
+    LayerOptions layers() const;
+    int panelCount() const;
+    VtkViewWidget* view(int panel) const;
+    MetricsPanel* metricsPanel() const;
+    MeasurePicker* sourcePicker() const;
+    MeasurePicker* targetPicker() const;
+    ParamForm* panelForm(int panel) const;
+    // Positions of the particles shown in panel k (row-major, dim per row) and the dimension.
+    std::vector<double> shownPositions(int panel, int* dim = nullptr) const;
     // Renders all views now and returns the window's image.
     QImage grabWindowImage();
 
+    // ---- export ----
+    // Runs an export with a progress dialog (cancel leaves nothing). Errors: dialog + false.
+    bool exportTo(const ExportRequest& request);
+    // The last error shown in a dialog ("" if none), for tests and scripts.
+    QString lastError() const;
+
+public slots:
+    void showExportDialog();
+
 protected:
     void keyPressEvent(QKeyEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+    void closeEvent(QCloseEvent* e) override;
 
 private slots:
     void onRunnerUpdate();
@@ -38,6 +94,13 @@ private slots:
 private:
     struct Impl;
     std::unique_ptr<Impl> d_;
+    void buildViews();
+    void buildPanelEditors();
+    void restart();
+    void showError(const QString& message);
+    void addRecent(const QString& path);
+    void updateRecentMenu();
+    void refreshViews(bool force = false);
 };
 
 }  // namespace tl::ui

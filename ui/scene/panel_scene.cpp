@@ -1,0 +1,646 @@
+#include "scene/panel_scene.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <vtkActor.h>
+#include <vtkActor2D.h>
+#include <vtkCellArray.h>
+#include <vtkFloatArray.h>
+#include <vtkImageActor.h>
+#include <vtkImageData.h>
+#include <vtkImageMapper3D.h>
+#include <vtkImageProperty.h>
+#include <vtkLookupTable.h>
+#include <vtkNew.h>
+#include <vtkPointData.h>
+#include <vtkPoints.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty.h>
+#include <vtkRenderer.h>
+#include <vtkScalarBarActor.h>
+#include <vtkSmartPointer.h>
+#include <vtkTextProperty.h>
+#include <vtkUnsignedCharArray.h>
+
+#include "measure/measure.h"
+#include "scene/colormap.h"
+#include "scene/point_cloud_layer.h"
+#include "scene/text_overlay.h"
+#include "util/error.h"
+
+namespace tl::ui {
+
+const char* colorModeName(ColorMode m) {
+    switch (m) {
+    case ColorMode::Uniform: return "one colour";
+    case ColorMode::SourcePosition: return "starting position";
+    case ColorMode::Speed: return "speed";
+    case ColorMode::Label: return "source component";
+    }
+    return "?";
+}
+
+LayerOptions layerOptionsFromText(const std::string& list, const std::string& color) {
+    LayerOptions l;
+    l.particles = l.trajectories = l.density = l.glyphs = l.overlays = l.target = false;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        const std::string item = list.substr(start, comma - start);
+        start = comma + 1;
+        if (item == "particles") l.particles = true;
+        else if (item == "trajectories") l.trajectories = true;
+        else if (item == "density") l.density = true;
+        else if (item == "velocity") l.glyphs = true;
+        else if (item == "ellipses") l.overlays = true;
+        else if (item == "target") l.target = true;
+        else if (!item.empty())
+            throw Error("unknown layer '" + item + "' (known: particles, trajectories, density, velocity, ellipses, target)");
+    }
+    if (color == "position") l.color = ColorMode::SourcePosition;
+    else if (color == "speed") l.color = ColorMode::Speed;
+    else if (color == "label") l.color = ColorMode::Label;
+    else if (color == "uniform") l.color = ColorMode::Uniform;
+    else throw Error("colour mode must be position, speed, label or uniform (got '" + color + "')");
+    return l;
+}
+
+namespace {
+
+const QColor kParticleColor(86, 160, 240);
+const QColor kTargetColor(245, 146, 52);
+const QColor kEllipseColors[2] = {QColor(255, 236, 120), QColor(120, 240, 230)};
+constexpr Colormap kSpeedMap = Colormap::Viridis;
+constexpr Colormap kDensityMap = Colormap::Inferno;
+constexpr int kDensityCells = 160;
+
+// A polyline/line-segment prop with per-vertex RGBA colours.
+struct LineProp {
+    vtkNew<vtkPoints> points;
+    vtkNew<vtkCellArray> lines;
+    vtkNew<vtkUnsignedCharArray> colors;
+    vtkNew<vtkPolyData> poly;
+    vtkNew<vtkPolyDataMapper> mapper;
+    vtkNew<vtkActor> actor;
+    LineProp() {
+        colors->SetNumberOfComponents(4);
+        poly->SetPoints(points);
+        poly->SetLines(lines);
+        poly->GetPointData()->SetScalars(colors);
+        mapper->SetInputData(poly);
+        mapper->SetColorModeToDirectScalars();
+        mapper->SetScalarModeToUsePointData();
+        actor->SetMapper(mapper);
+        actor->GetProperty()->LightingOff();
+    }
+    void clear() {
+        points->Reset();
+        lines->Reset();
+        colors->Reset();
+    }
+    vtkIdType add(double x, double y, double z, const QColor& c, int alpha) {
+        const unsigned char rgba[4] = {static_cast<unsigned char>(c.red()), static_cast<unsigned char>(c.green()),
+                                       static_cast<unsigned char>(c.blue()), static_cast<unsigned char>(std::clamp(alpha, 0, 255))};
+        colors->InsertNextTypedTuple(rgba);
+        return points->InsertNextPoint(x, y, z);
+    }
+    void done() {
+        points->Modified();
+        lines->Modified();
+        colors->Modified();
+        poly->Modified();
+    }
+};
+
+void xyz(const Frame& f, std::size_t i, double p[3]) {
+    for (int k = 0; k < 3; ++k) p[k] = k < f.dim ? f.positions[i * f.dim + k] : 0.0;
+}
+
+void growBounds(double b[6], const double* pts, std::size_t n, int dim) {
+    for (std::size_t i = 0; i < n; ++i)
+        for (int k = 0; k < 3; ++k) {
+            const double v = k < dim ? pts[i * dim + k] : 0.0;
+            if (!std::isfinite(v)) continue;
+            b[2 * k] = std::min(b[2 * k], v);
+            b[2 * k + 1] = std::max(b[2 * k + 1], v);
+        }
+}
+
+}  // namespace
+
+std::vector<double> frameVelocities(const std::vector<FramePtr>& frames, std::size_t k) {
+    if (k >= frames.size() || !frames[k]) return {};
+    const Frame& f = *frames[k];
+    if (!f.velocities.empty()) return f.velocities;
+    if (frames.size() < 2) return std::vector<double>(f.positions.size(), 0.0);
+    const std::size_t a = k == 0 ? 0 : k - 1, b = std::min(frames.size() - 1, k + 1);
+    const Frame& fa = *frames[a];
+    const Frame& fb = *frames[b];
+    const double dt = fb.t - fa.t;
+    if (!(dt > 0) || fa.positions.size() != fb.positions.size()) return std::vector<double>(f.positions.size(), 0.0);
+    std::vector<double> v(f.positions.size());
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = (fb.positions[i] - fa.positions[i]) / dt;
+    return v;
+}
+
+std::vector<float> kdeGrid(const Frame& f, double x0, double x1, double y0, double y1, int nx, int ny, double bandwidth) {
+    std::vector<float> grid(static_cast<std::size_t>(nx) * ny, 0.0f);
+    const std::size_t n = f.rows();
+    if (n == 0 || nx < 2 || ny < 2 || !(x1 > x0) || !(y1 > y0)) return grid;
+    const double hx = (x1 - x0) / nx, hy = (y1 - y0) / ny;
+    const int dim = f.dim;
+    // Scott's rule on the weighted sample: h = sigma n^(-1/6) (d = 2), sigma the mean standard deviation.
+    if (!(bandwidth > 0)) {
+        double m[2] = {0, 0}, v[2] = {0, 0};
+        for (std::size_t i = 0; i < n; ++i)
+            for (int k = 0; k < std::min(dim, 2); ++k) m[k] += f.weights[i] * f.positions[i * dim + k];
+        for (std::size_t i = 0; i < n; ++i)
+            for (int k = 0; k < std::min(dim, 2); ++k) v[k] += f.weights[i] * std::pow(f.positions[i * dim + k] - m[k], 2);
+        const double sigma = std::sqrt(0.5 * (v[0] + v[1]));
+        bandwidth = std::max(sigma * std::pow(static_cast<double>(n), -1.0 / 6.0), 1e-9);
+    }
+    // Linear binning (mass split between the 4 nearest cell centres).
+    std::vector<double> bins(grid.size(), 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = (f.positions[i * dim] - x0) / hx - 0.5;
+        const double y = dim > 1 ? (f.positions[i * dim + 1] - y0) / hy - 0.5 : (0.0 - y0) / hy - 0.5;
+        if (!std::isfinite(x) || !std::isfinite(y)) continue;
+        const int ix = static_cast<int>(std::floor(x)), iy = static_cast<int>(std::floor(y));
+        const double fx = x - ix, fy = y - iy;
+        const double w = f.weights[i];
+        auto put = [&](int cx, int cy, double ww) {
+            if (cx >= 0 && cx < nx && cy >= 0 && cy < ny) bins[static_cast<std::size_t>(cy) * nx + cx] += ww;
+        };
+        put(ix, iy, w * (1 - fx) * (1 - fy));
+        put(ix + 1, iy, w * fx * (1 - fy));
+        put(ix, iy + 1, w * (1 - fx) * fy);
+        put(ix + 1, iy + 1, w * fx * fy);
+    }
+    // Separable Gaussian blur, truncated at 4 sigma, normalised to unit mass per axis.
+    auto kernel = [](double sigmaCells) {
+        const int r = std::max(1, static_cast<int>(std::ceil(4 * sigmaCells)));
+        std::vector<double> k(static_cast<std::size_t>(2 * r + 1));
+        double s = 0;
+        for (int j = -r; j <= r; ++j) s += k[static_cast<std::size_t>(j + r)] = std::exp(-0.5 * j * j / (sigmaCells * sigmaCells));
+        for (double& v : k) v /= s;
+        return k;
+    };
+    const auto kx = kernel(std::max(bandwidth / hx, 0.3)), ky = kernel(std::max(bandwidth / hy, 0.3));
+    const int rx = static_cast<int>(kx.size() / 2), ry = static_cast<int>(ky.size() / 2);
+    std::vector<double> tmp(bins.size(), 0.0);
+    for (int y = 0; y < ny; ++y)
+        for (int x = 0; x < nx; ++x) {
+            const double b = bins[static_cast<std::size_t>(y) * nx + x];
+            if (b == 0) continue;
+            for (int j = -rx; j <= rx; ++j) {
+                const int xx = x + j;
+                if (xx >= 0 && xx < nx) tmp[static_cast<std::size_t>(y) * nx + xx] += b * kx[static_cast<std::size_t>(j + rx)];
+            }
+        }
+    const double area = hx * hy;
+    for (int y = 0; y < ny; ++y)
+        for (int j = -ry; j <= ry; ++j) {
+            const int yy = y + j;
+            if (yy < 0 || yy >= ny) continue;
+            const double kj = ky[static_cast<std::size_t>(j + ry)] / area;
+            const double* src = &tmp[static_cast<std::size_t>(y) * nx];
+            float* dst = &grid[static_cast<std::size_t>(yy) * nx];
+            for (int x = 0; x < nx; ++x) dst[x] += static_cast<float>(src[x] * kj);
+        }
+    return grid;
+}
+
+struct PanelScene::Impl {
+    vtkSmartPointer<vtkRenderer> renderer;
+    double dpr = 1;
+    double fontScale = 1;
+    LayerOptions opt;
+    PointCloudLayer particles, target;
+    TextOverlay title{QString(), TextOverlay::Anchor::TopCenter};
+    TextOverlay status{QString(), TextOverlay::Anchor::BottomLeft};
+    TextOverlay legend{QString(), TextOverlay::Anchor::BottomRight};
+    LineProp trajectories, glyphs, ellipses;
+    vtkNew<vtkImageData> densityImage;
+    vtkNew<vtkImageActor> densityActor;
+    vtkNew<vtkLookupTable> lut;
+    vtkNew<vtkScalarBarActor> colorBar;
+    std::vector<float> density;
+    int densityNx = 0, densityNy = 0;
+
+    std::shared_ptr<const Measure> sourceMeasure, targetMeasure;
+    // Per-run cache (keyed by the run's first frame).
+    const Frame* runKey = nullptr;
+    std::size_t runFrames = 0;
+    std::vector<std::uint8_t> positionRgb, labelRgb;
+    double bounds[6] = {0, 0, 0, 0, 0, 0};
+    bool haveBounds = false;
+    double maxSpeed = 0;
+    std::vector<FramePtr> run;
+    FramePtr shown;
+    double t = 0;
+    std::vector<unsigned char> colorsInUse;
+    int dim = 2;
+    bool dirty = true;
+
+    Impl(vtkRenderer* r, double ratio) : renderer(r), dpr(ratio) {
+        target.setColor(kTargetColor);
+        target.setOpacity(0.4);
+        particles.setColor(kParticleColor);
+        title.setFontSize(16);
+        title.setBold(true);
+        status.setFontSize(11);
+        status.setColor(QColor(200, 204, 214));
+        legend.setFontSize(10);
+        legend.setColor(kEllipseColors[0]);
+        for (LineProp* p : {&trajectories, &glyphs, &ellipses}) r->AddActor(p->actor);
+        trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.0 * dpr));
+        glyphs.actor->GetProperty()->SetLineWidth(static_cast<float>(1.4 * dpr));
+        ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.2 * dpr));
+        densityImage->SetDimensions(2, 2, 1);
+        densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
+        densityActor->SetInputData(densityImage);
+        densityActor->InterpolateOn();
+        densityActor->SetVisibility(0);
+        r->AddActor(densityActor);
+        target.attach(r);
+        particles.attach(r);
+        title.attach(r);
+        status.attach(r);
+        legend.attach(r);
+        colorBar->SetLookupTable(lut);
+        colorBar->SetNumberOfLabels(3);
+        colorBar->SetBarRatio(0.25);
+        colorBar->SetPosition(0.9, 0.12);
+        colorBar->SetWidth(0.08);
+        colorBar->SetHeight(0.55);
+        colorBar->SetLabelFormat("%.2g");
+        colorBar->UnconstrainedFontSizeOn();
+        colorBar->SetVisibility(0);
+        r->AddActor2D(colorBar);
+        applySizes();
+    }
+    ~Impl() {
+        for (LineProp* p : {&trajectories, &glyphs, &ellipses}) renderer->RemoveActor(p->actor);
+        renderer->RemoveActor(densityActor);
+        renderer->RemoveActor2D(colorBar);
+    }
+
+    void applySizes() {
+        particles.setPointSize(opt.pointSize * dpr);
+        target.setPointSize(std::max(2.0, 0.8 * opt.pointSize) * dpr);
+        title.setFontSize(static_cast<int>(std::lround(16 * fontScale)));
+        status.setFontSize(static_cast<int>(std::lround(11 * fontScale)));
+        legend.setFontSize(static_cast<int>(std::lround(10 * fontScale)));
+        for (vtkTextProperty* tp : {colorBar->GetLabelTextProperty(), colorBar->GetTitleTextProperty()}) {
+            tp->SetColor(0.85, 0.87, 0.9);
+            tp->SetFontSize(static_cast<int>(std::lround(11 * fontScale * dpr)));
+            tp->ShadowOff();
+            tp->ItalicOff();
+            tp->BoldOff();
+        }
+    }
+
+    void updateRunCache(const std::vector<FramePtr>& frames) {
+        if (frames.empty() || !frames.front()) return;
+        const Frame& f0 = *frames.front();
+        if (runKey != &f0) {
+            runKey = &f0;
+            runFrames = 0;
+            dim = f0.dim;
+            positionRgb = positionColors(f0.positions, f0.dim);
+            const GaussianMixture* law = (sourceMeasure && sourceMeasure->law) ? &*sourceMeasure->law : nullptr;
+            const auto labels = mixtureLabels(f0.positions, f0.dim, law);
+            labelRgb.assign(3 * labels.size(), 0);
+            for (std::size_t i = 0; i < labels.size(); ++i) {
+                const QColor c = law && law->components.size() > 1 ? categoricalColor(labels[i]) : kParticleColor;
+                labelRgb[3 * i] = static_cast<std::uint8_t>(c.red());
+                labelRgb[3 * i + 1] = static_cast<std::uint8_t>(c.green());
+                labelRgb[3 * i + 2] = static_cast<std::uint8_t>(c.blue());
+            }
+        }
+        if (runFrames == frames.size()) return;
+        runFrames = frames.size();
+        // Bounds over the target and every frame so far (the grid and camera stay put while playing).
+        double b[6] = {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                       std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                       std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+        if (targetMeasure) growBounds(b, targetMeasure->cloud.points.data(), targetMeasure->cloud.size(), targetMeasure->cloud.dim);
+        maxSpeed = 0;
+        for (std::size_t k = 0; k < frames.size(); ++k) {
+            growBounds(b, frames[k]->positions.data(), frames[k]->rows(), frames[k]->dim);
+            if (k + 1 < frames.size() || frames.size() == 1) {
+                const auto v = frameVelocities(frames, k);
+                for (std::size_t i = 0; i + 1 <= frames[k]->rows(); ++i) {
+                    double s = 0;
+                    for (int c = 0; c < frames[k]->dim; ++c) s += v[i * frames[k]->dim + c] * v[i * frames[k]->dim + c];
+                    if (std::isfinite(s)) maxSpeed = std::max(maxSpeed, std::sqrt(s));
+                }
+            }
+        }
+        if (b[0] <= b[1]) {
+            std::copy(b, b + 6, bounds);
+            haveBounds = true;
+        }
+    }
+
+    void showParticles(const Frame& f, const std::vector<double>& velocity) {
+        PointCloud pc;
+        pc.dim = f.dim;
+        pc.points = f.positions;
+        pc.weights = f.weights;
+        particles.setPoints(pc);
+        particles.setPointStyle(f.dim == 3 ? PointCloudLayer::PointStyle::Sphere : PointCloudLayer::PointStyle::Disc);
+        particles.setVisible(opt.particles);
+        colorsInUse.clear();
+        switch (opt.color) {
+        case ColorMode::Uniform: break;
+        case ColorMode::SourcePosition:
+            if (positionRgb.size() == 3 * f.rows()) colorsInUse = positionRgb;
+            break;
+        case ColorMode::Label:
+            if (labelRgb.size() == 3 * f.rows()) colorsInUse = labelRgb;
+            break;
+        case ColorMode::Speed: {
+            std::vector<double> speed(f.rows(), 0.0);
+            for (std::size_t i = 0; i < f.rows() && velocity.size() == f.positions.size(); ++i) {
+                double s = 0;
+                for (int c = 0; c < f.dim; ++c) s += velocity[i * f.dim + c] * velocity[i * f.dim + c];
+                speed[i] = std::sqrt(s);
+            }
+            colorsInUse = scalarColors(speed, 0.0, maxSpeed > 0 ? maxSpeed : 1.0, kSpeedMap);
+            break;
+        }
+        }
+        if (colorsInUse.empty()) particles.clearColors();
+        else particles.setColors(colorsInUse);
+    }
+
+    QColor particleColor(std::size_t i) const {
+        if (colorsInUse.size() >= 3 * (i + 1)) return QColor(colorsInUse[3 * i], colorsInUse[3 * i + 1], colorsInUse[3 * i + 2]);
+        return kParticleColor;
+    }
+
+    void showTrajectories(const std::vector<FramePtr>& frames, std::size_t k) {
+        trajectories.clear();
+        trajectories.actor->SetVisibility(opt.trajectories && k > 0);
+        if (!opt.trajectories || k == 0) return trajectories.done();
+        const std::size_t n = frames[k]->rows();
+        const std::size_t paths = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, opt.maxTrajectories)));
+        const double stride = static_cast<double>(n) / static_cast<double>(paths);
+        double p[3];
+        for (std::size_t q = 0; q < paths; ++q) {
+            const std::size_t i = static_cast<std::size_t>(q * stride);
+            const QColor c = particleColor(i);
+            std::vector<vtkIdType> ids;
+            ids.reserve(k + 1);
+            for (std::size_t s = 0; s <= k; ++s) {
+                if (frames[s]->rows() != n) break;
+                xyz(*frames[s], i, p);
+                // Older segments fade out: alpha grows with the frame's age rank.
+                const double age = static_cast<double>(s) / static_cast<double>(k);
+                ids.push_back(trajectories.add(p[0], p[1], p[2], c, static_cast<int>(255 * (0.06 + 0.6 * age * age))));
+            }
+            if (ids.size() >= 2) trajectories.lines->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
+        }
+        trajectories.done();
+    }
+
+    void showGlyphs(const Frame& f, const std::vector<double>& velocity) {
+        glyphs.clear();
+        glyphs.actor->SetVisibility(opt.glyphs && haveBounds);
+        if (!opt.glyphs || !haveBounds || velocity.size() != f.positions.size()) return glyphs.done();
+        const int d = f.dim;
+        // Cells: 22 along the longest 2-D side (8 per axis in 3-D); mass-weighted mean velocity per cell.
+        const double ex = bounds[1] - bounds[0], ey = bounds[3] - bounds[2], ez = bounds[5] - bounds[4];
+        const double longest = std::max({ex, ey, d == 3 ? ez : 0.0, 1e-12});
+        const double cell = longest / (d == 3 ? 8.0 : 22.0);
+        const int nx = std::max(1, static_cast<int>(std::ceil(ex / cell))), ny = d >= 2 ? std::max(1, static_cast<int>(std::ceil(ey / cell))) : 1,
+                  nz = d == 3 ? std::max(1, static_cast<int>(std::ceil(ez / cell))) : 1;
+        const std::size_t cells = static_cast<std::size_t>(nx) * ny * nz;
+        std::vector<double> mass(cells, 0.0), vsum(cells * 3, 0.0);
+        for (std::size_t i = 0; i < f.rows(); ++i) {
+            double p[3];
+            xyz(f, i, p);
+            const int cx = std::clamp(static_cast<int>((p[0] - bounds[0]) / cell), 0, nx - 1);
+            const int cy = std::clamp(static_cast<int>((p[1] - bounds[2]) / cell), 0, ny - 1);
+            const int cz = std::clamp(static_cast<int>((p[2] - bounds[4]) / cell), 0, nz - 1);
+            const std::size_t c = (static_cast<std::size_t>(cz) * ny + cy) * nx + cx;
+            mass[c] += f.weights[i];
+            for (int k = 0; k < d; ++k) vsum[3 * c + k] += f.weights[i] * velocity[i * d + k];
+        }
+        const double scale = maxSpeed > 0 ? 0.95 * cell / maxSpeed : 0.0;
+        const QColor c(235, 238, 245);
+        const double minMass = 0.15 / static_cast<double>(cells);
+        for (int z = 0; z < nz; ++z)
+            for (int y = 0; y < ny; ++y)
+                for (int x = 0; x < nx; ++x) {
+                    const std::size_t k = (static_cast<std::size_t>(z) * ny + y) * nx + x;
+                    if (mass[k] < minMass) continue;
+                    double v[3] = {vsum[3 * k] / mass[k], vsum[3 * k + 1] / mass[k], vsum[3 * k + 2] / mass[k]};
+                    const double len = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) * scale;
+                    if (!(len > 0.04 * cell)) continue;
+                    const double o[3] = {bounds[0] + (x + 0.5) * cell, d >= 2 ? bounds[2] + (y + 0.5) * cell : 0.0,
+                                         d == 3 ? bounds[4] + (z + 0.5) * cell : 0.0};
+                    double tip[3], u[3];
+                    for (int a = 0; a < 3; ++a) {
+                        u[a] = v[a] * scale / len;
+                        tip[a] = o[a] + 0.5 * v[a] * scale;
+                    }
+                    double tail[3];
+                    for (int a = 0; a < 3; ++a) tail[a] = o[a] - 0.5 * v[a] * scale;
+                    // Arrow head: two barbs at +-28 degrees in the plane of u and a perpendicular.
+                    double perp[3] = {-u[1], u[0], 0};
+                    if (std::hypot(perp[0], perp[1]) < 1e-6) perp[0] = 1, perp[1] = 0, perp[2] = 0;
+                    const double h = std::min(0.35 * len, 0.3 * cell);
+                    const int alpha = 215;
+                    const vtkIdType a0 = glyphs.add(tail[0], tail[1], tail[2], c, alpha), a1 = glyphs.add(tip[0], tip[1], tip[2], c, alpha);
+                    const vtkIdType seg[2] = {a0, a1};
+                    glyphs.lines->InsertNextCell(2, seg);
+                    for (int sgn : {-1, 1}) {
+                        const double bx = tip[0] - h * (0.88 * u[0] + sgn * 0.47 * perp[0]);
+                        const double by = tip[1] - h * (0.88 * u[1] + sgn * 0.47 * perp[1]);
+                        const double bz = tip[2] - h * (0.88 * u[2] + sgn * 0.47 * perp[2]);
+                        const vtkIdType barb[2] = {a1, glyphs.add(bx, by, bz, c, alpha)};
+                        glyphs.lines->InsertNextCell(2, barb);
+                    }
+                }
+        glyphs.done();
+    }
+
+    void showEllipses(const Frame& f) {
+        ellipses.clear();
+        QString labels;
+        const bool on = opt.overlays && !f.overlays.empty();
+        ellipses.actor->SetVisibility(on);
+        if (on) {
+            for (std::size_t o = 0; o < f.overlays.size(); ++o) {
+                const GaussianOverlay& g = f.overlays[o];
+                const int d = static_cast<int>(g.mean.size());
+                if (d < 1 || d > 3 || g.cov.rows() != d || !g.mean.allFinite() || !g.cov.allFinite()) continue;
+                const QColor c = kEllipseColors[o % 2];
+                labels += QString("%1%2 (2\u03C3)").arg(labels.isEmpty() ? "" : "\n").arg(QString::fromStdString(g.label));
+                Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(g.cov);
+                const Eigen::VectorXd lam = es.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+                const Eigen::MatrixXd& V = es.eigenvectors();
+                // 2-sigma ellipse in every principal plane (one in 2-D, three in 3-D, a segment in 1-D).
+                std::vector<std::pair<int, int>> planes;
+                if (d == 1) planes = {{0, 0}};
+                else if (d == 2) planes = {{0, 1}};
+                else planes = {{0, 1}, {1, 2}, {0, 2}};
+                for (auto [a, b] : planes) {
+                    const int m = 97;
+                    std::vector<vtkIdType> ids;
+                    for (int s = 0; s < m; ++s) {
+                        const double th = 2 * M_PI * s / (m - 1);
+                        Eigen::VectorXd p = g.mean + 2.0 * lam(a) * std::cos(th) * V.col(a);
+                        if (b != a) p += 2.0 * lam(b) * std::sin(th) * V.col(b);
+                        ids.push_back(ellipses.add(p(0), d > 1 ? p(1) : 0.0, d > 2 ? p(2) : 0.0, c, 235));
+                    }
+                    ellipses.lines->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
+                }
+            }
+        }
+        legend.setText(on ? labels : QString());
+        ellipses.done();
+    }
+
+    void showDensity(const Frame& f) {
+        const bool on = opt.density && haveBounds && f.dim <= 2;
+        densityActor->SetVisibility(on);
+        if (!on) return;
+        const double padX = 0.04 * (bounds[1] - bounds[0]) + 1e-9, padY = 0.04 * (bounds[3] - bounds[2]) + 1e-9;
+        const double x0 = bounds[0] - padX, x1 = bounds[1] + padX, y0 = bounds[2] - padY, y1 = bounds[3] + padY;
+        const double aspect = (y1 - y0) / (x1 - x0);
+        densityNx = kDensityCells;
+        densityNy = std::clamp(static_cast<int>(std::lround(kDensityCells * aspect)), 8, 4 * kDensityCells);
+        density = kdeGrid(f, x0, x1, y0, y1, densityNx, densityNy);
+        const float peak = std::max(1e-30f, *std::max_element(density.begin(), density.end()));
+        densityImage->SetDimensions(densityNx, densityNy, 1);
+        densityImage->SetSpacing((x1 - x0) / densityNx, (y1 - y0) / densityNy, 1);
+        // Pixel centres at cell centres; slightly behind the points.
+        densityImage->SetOrigin(x0 + 0.5 * (x1 - x0) / densityNx, y0 + 0.5 * (y1 - y0) / densityNy, -1e-3 * (x1 - x0));
+        densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
+        auto* px = static_cast<unsigned char*>(densityImage->GetScalarPointer());
+        double bg[3];
+        renderer->GetBackground(bg);
+        // Blended over the background by hand (opaque image): colour = mix(bg, map(rho), alpha(rho)).
+        for (std::size_t i = 0; i < density.size(); ++i) {
+            const double s = std::sqrt(density[i] / peak);  // sqrt: the tails stay visible
+            const auto c = colormapRgb(kDensityMap, 0.15 + 0.85 * s);
+            const double a = std::clamp(1.6 * s, 0.0, 0.92);
+            for (int k = 0; k < 3; ++k) px[3 * i + k] = static_cast<unsigned char>(std::lround((1 - a) * 255 * bg[k] + a * c[k]));
+        }
+        densityImage->Modified();
+        densityActor->Modified();
+    }
+
+    void showColorBar() {
+        const bool speed = opt.particles && opt.color == ColorMode::Speed;
+        const bool dens = !speed && opt.density && densityActor->GetVisibility();
+        colorBar->SetVisibility(opt.colorBar && (speed || dens));
+        if (!(opt.colorBar && (speed || dens))) return;
+        const auto table = colormapTable(speed ? kSpeedMap : kDensityMap, 64);
+        lut->SetNumberOfTableValues(static_cast<vtkIdType>(table.size()));
+        for (std::size_t k = 0; k < table.size(); ++k) {
+            const auto& c = speed ? table[k] : colormapRgb(kDensityMap, 0.15 + 0.85 * std::sqrt(static_cast<double>(k) / (table.size() - 1)));
+            lut->SetTableValue(static_cast<vtkIdType>(k), c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, 1.0);
+        }
+        const double hi = speed ? (maxSpeed > 0 ? maxSpeed : 1.0) : (density.empty() ? 1.0 : *std::max_element(density.begin(), density.end()));
+        lut->SetRange(0.0, hi);
+        lut->Build();
+        colorBar->SetTitle(speed ? "speed" : "density");
+        colorBar->Modified();
+    }
+};
+
+PanelScene::PanelScene(vtkRenderer* renderer, double pixelRatio) : d_(std::make_unique<Impl>(renderer, pixelRatio)) {}
+PanelScene::~PanelScene() = default;
+
+void PanelScene::setTitle(const QString& title) { d_->title.setText(title); }
+void PanelScene::setStatus(const QString& status) { d_->status.setText(status); }
+void PanelScene::setFontScale(double scale) {
+    d_->fontScale = std::clamp(scale, 0.3, 6.0);
+    d_->applySizes();
+}
+
+void PanelScene::setOptions(const LayerOptions& options) {
+    if (options == d_->opt) return;
+    d_->opt = options;
+    d_->applySizes();
+    d_->target.setVisible(options.target);
+    d_->dirty = true;
+    if (!d_->run.empty()) {
+        const auto run = d_->run;
+        show(run, d_->t);
+    }
+}
+
+const LayerOptions& PanelScene::options() const { return d_->opt; }
+
+void PanelScene::setTarget(std::shared_ptr<const Measure> target) {
+    d_->targetMeasure = std::move(target);
+    if (d_->targetMeasure) {
+        d_->target.setPoints(d_->targetMeasure->cloud);
+        d_->target.setPointStyle(d_->targetMeasure->cloud.dim == 3 ? PointCloudLayer::PointStyle::Sphere : PointCloudLayer::PointStyle::Disc);
+    }
+    d_->runFrames = 0;  // bounds include the target
+}
+
+void PanelScene::setSource(std::shared_ptr<const Measure> source) {
+    d_->sourceMeasure = std::move(source);
+    d_->runKey = nullptr;  // labels depend on the source law
+}
+
+void PanelScene::resetRun() {
+    d_->runKey = nullptr;
+    d_->runFrames = 0;
+}
+
+FramePtr PanelScene::show(const std::vector<FramePtr>& frames, double t) {
+    if (frames.empty()) return d_->shown;
+    d_->t = t;
+    std::size_t k = 0;
+    while (k + 1 < frames.size() && frames[k + 1]->t <= t + 1e-12) ++k;
+    const bool sameRun = !d_->run.empty() && d_->run.front() == frames.front() && d_->run.size() == frames.size();
+    if (sameRun && d_->shown == frames[k] && !d_->dirty) return d_->shown;
+    const bool newFrames = !sameRun;
+    d_->run = frames;
+    if (newFrames) d_->updateRunCache(frames);
+    else if (d_->runKey != frames.front().get()) d_->updateRunCache(frames);
+    d_->dirty = false;
+    const Frame& f = *frames[k];
+    const bool needVelocity = d_->opt.color == ColorMode::Speed || d_->opt.glyphs;
+    const std::vector<double> v = needVelocity ? frameVelocities(frames, k) : std::vector<double>{};
+    d_->showParticles(f, v);
+    d_->showTrajectories(frames, k);
+    d_->showGlyphs(f, v);
+    d_->showEllipses(f);
+    d_->showDensity(f);
+    d_->showColorBar();
+    d_->shown = frames[k];
+    return d_->shown;
+}
+
+FramePtr PanelScene::shownFrame() const { return d_->shown; }
+
+bool PanelScene::dataBounds(double b[6]) const {
+    if (!d_->haveBounds) return false;
+    std::copy(d_->bounds, d_->bounds + 6, b);
+    return true;
+}
+
+int PanelScene::dim() const { return d_->dim; }
+
+const std::vector<unsigned char>& PanelScene::particleColors() const { return d_->colorsInUse; }
+
+const std::vector<float>& PanelScene::densityGrid(int* nx, int* ny) const {
+    if (nx) *nx = d_->densityNx;
+    if (ny) *ny = d_->densityNy;
+    return d_->density;
+}
+
+}  // namespace tl::ui

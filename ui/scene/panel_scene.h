@@ -1,0 +1,92 @@
+// PanelScene: everything one dynamics panel draws into a VTK renderer — the layers of issue 4 §2:
+// particles (coloured by starting position, speed, label or one colour), fading trajectories, a KDE
+// density image, velocity glyphs on a grid, closed-form covariance ellipses, the faint target, a colour
+// bar, a title and a status line. The same class draws the GUI's views and the offscreen exports, so
+// a video shows exactly what the window shows. GUI thread only (it touches VTK).
+#pragma once
+#include <QColor>
+#include <QString>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/frame.h"
+
+class vtkRenderer;
+
+namespace tl {
+struct Measure;
+}
+
+namespace tl::ui {
+
+enum class ColorMode { Uniform, SourcePosition, Speed, Label };
+const char* colorModeName(ColorMode m);
+
+struct LayerOptions {
+    bool particles = true;
+    bool trajectories = false;
+    bool density = false;
+    bool glyphs = false;
+    bool overlays = true;   // covariance ellipses of the closed-form Gaussians (frame.overlays)
+    bool target = true;     // target samples, faint, behind everything
+    bool colorBar = true;   // when particles are coloured by speed or the density is shown
+    ColorMode color = ColorMode::SourcePosition;
+    double pointSize = 5.0;        // logical pixels
+    int maxTrajectories = 300;     // paths drawn (an evenly spaced subset of the particles)
+    bool operator==(const LayerOptions&) const = default;
+};
+
+// Layers from text (the CLI's and the app's --layers / --color): a comma list of particles,
+// trajectories, density, velocity, ellipses, target, and a colour mode position | speed | label |
+// uniform. Throws tl::Error naming an unknown word.
+LayerOptions layerOptionsFromText(const std::string& layers, const std::string& color);
+
+class PanelScene {
+public:
+    // `pixelRatio` scales point sizes and line widths (device pixels per logical pixel).
+    explicit PanelScene(vtkRenderer* renderer, double pixelRatio = 1.0);
+    ~PanelScene();  // removes its props from the renderer
+    PanelScene(const PanelScene&) = delete;
+    PanelScene& operator=(const PanelScene&) = delete;
+
+    void setTitle(const QString& title);
+    void setStatus(const QString& status);
+    void setFontScale(double scale);  // text size multiplier (exports at other resolutions)
+
+    void setOptions(const LayerOptions& options);
+    const LayerOptions& options() const;
+
+    void setTarget(std::shared_ptr<const Measure> target);
+    // The source law labels the particles (ColorMode::Label) when it is a Gaussian mixture.
+    void setSource(std::shared_ptr<const Measure> source);
+
+    // Shows one run (frames in time order, all of one panel) at time t: the last frame with
+    // frame.t <= t. Keeps showing the previous frames when `frames` is empty. Returns the frame shown.
+    FramePtr show(const std::vector<FramePtr>& frames, double t);
+    FramePtr shownFrame() const;
+    // Forgets cached per-run data (colours, bounds): call when a new run replaces the old one.
+    void resetRun();
+
+    // Bounds {x0, x1, y0, y1, z0, z1} of the target and the run's first and last frames; false when
+    // nothing is known yet.
+    bool dataBounds(double b[6]) const;
+    int dim() const;
+
+    // For tests: the particle colours in use (RGB bytes per particle; empty = one colour).
+    const std::vector<unsigned char>& particleColors() const;
+    // For tests: the density grid shown (row-major, y rows of x), and its size.
+    const std::vector<float>& densityGrid(int* nx, int* ny) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+// Velocities of frame k of a run: the frame's own, or central finite differences of the positions.
+std::vector<double> frameVelocities(const std::vector<FramePtr>& frames, std::size_t k);
+// Binned Gaussian KDE on an nx x ny grid over [x0, x1] x [y0, y1] (cell centres), bandwidth by
+// Scott's rule unless bandwidth > 0; integrates to ~1 over the box (density per unit area).
+std::vector<float> kdeGrid(const Frame& f, double x0, double x1, double y0, double y1, int nx, int ny, double bandwidth = 0);
+
+}  // namespace tl::ui
