@@ -1,17 +1,13 @@
 #include "ot/exact.h"
 
-#include <lemon/network_simplex.h>
-#include <lemon/static_graph.h>
-
 #include <algorithm>
-#include <iterator>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "ot/network_simplex.h"
 #include "util/error.h"
-#include "util/parallel.h"
 
 namespace tl {
 
@@ -114,72 +110,77 @@ OtResult solveSorted1d(const PointCloud& x, const PointCloud& y) {
 
 namespace {
 
-// Arcs (i, n + j) of the complete bipartite graph in row-major order, generated on the fly
-// (StaticDigraph::build wants them sorted by source; no N*M pair list is materialised).
-class CompleteArcs {
-public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = std::pair<int, int>;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const value_type*;
-    using reference = value_type;
-    CompleteArcs(std::size_t k, std::size_t n, std::size_t m) : k_(k), n_(n), m_(m) {}
-    value_type operator*() const { return {static_cast<int>(k_ / m_), static_cast<int>(n_ + k_ % m_)}; }
-    CompleteArcs& operator++() {
-        ++k_;
-        return *this;
-    }
-    bool operator==(const CompleteArcs& o) const { return k_ == o.k_; }
-    bool operator!=(const CompleteArcs& o) const { return k_ != o.k_; }
-
-private:
-    std::size_t k_, n_, m_;
-};
-
 struct ArcSolve {
-    bool feasible = false;
+    TransportSimplexResult::Status status = TransportSimplexResult::Status::Infeasible;
     std::vector<PlanEntry> plan;
     std::vector<double> f, g;
+    std::int64_t pivots = 0;
 };
 
-// Network simplex (LEMON, block search) on the complete bipartite graph; arc id = i * m + j.
-// Costs are integers: C_ij * K rounded, K a power of two with (n + m) * max C * K < 2^50, so every
-// reduced cost and potential is exact (LEMON requires integer data: with double costs, rounding
-// makes zero reduced costs come out as -1e-16 and the simplex can cycle on repeated points). The
-// plan is optimal for the rounded costs, hence within 1/K of optimal for the true ones.
+// Network simplex (network_simplex.h) on the implicit complete bipartite graph of the points
+// with positive integer supply (a point of supply 0 carries no mass: it is left out of the LP
+// and gets its potential by a c-transform afterwards, which keeps f_i + g_j <= C_ij).
+// Costs are integers, computed on the fly: round(|s x_i - s y_j|^2) = C_ij * K rounded, with
+// K = s^2 a power of four, (n + m + 1) * max C * K < 2^50, so every reduced cost and potential is
+// an exact integer in a double (no tolerance: with raw double costs, rounding makes zero reduced
+// costs come out as -1e-16 and a simplex can cycle on repeated points). The plan is optimal for
+// the rounded costs, hence within 1/K of optimal for the true ones.
 ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vector<std::int64_t>& sa,
-                       const std::vector<std::int64_t>& sb, double invS, int threads) {
-    const std::size_t n = x.size(), m = y.size();
-    using Graph = lemon::StaticDigraph;
-    using Simplex = lemon::NetworkSimplex<Graph, std::int64_t, std::int64_t>;
+                       const std::vector<std::int64_t>& sb, double invS, const ExactOptions& opt) {
+    const std::size_t nAll = x.size(), mAll = y.size(), dim = static_cast<std::size_t>(x.dim);
+    std::vector<std::uint32_t> ia, jb;
+    for (std::size_t i = 0; i < nAll; ++i)
+        if (sa[i] > 0) ia.push_back(static_cast<std::uint32_t>(i));
+    for (std::size_t j = 0; j < mAll; ++j)
+        if (sb[j] > 0) jb.push_back(static_cast<std::uint32_t>(j));
+    const std::size_t n = ia.size(), m = jb.size();
     const double bound = jointSquaredDiameter(x, y);
-    const double K = bound > 0 ? std::exp2(std::floor(std::log2(std::exp2(50) / (static_cast<double>(n + m + 1) * bound)))) : 1.0;
-    Graph g;
-    g.build(static_cast<int>(n + m), CompleteArcs(0, n, m), CompleteArcs(n * m, n, m));
-    Graph::ArcMap<std::int64_t> cost(g);
-    parallelFor(n, 64, threads, [&](std::size_t i0, std::size_t i1) {
-        for (std::size_t i = i0; i < i1; ++i)
-            for (std::size_t j = 0; j < m; ++j)
-                cost[g.arcFromId(static_cast<int>(i * m + j))] = std::llround(sqDist(x, i, y, j) * K);
-    });
-    Graph::NodeMap<std::int64_t> supply(g);
-    for (std::size_t i = 0; i < n; ++i) supply[g.node(static_cast<int>(i))] = sa[i];
-    for (std::size_t j = 0; j < m; ++j) supply[g.node(static_cast<int>(n + j))] = -sb[j];
-    Simplex ns(g);
-    ns.costMap(cost).supplyMap(supply);
+    if (!std::isfinite(bound)) throw Error("exact OT: coordinates too large (the squared diameter overflows)");
+    const double room = std::exp2(50) / (static_cast<double>(nAll + mAll + 1) * bound);
+    int e = bound > 0 ? static_cast<int>(std::clamp(std::floor(std::log2(room)), -1000.0, 1000.0)) : 0;
+    if (e % 2 != 0) --e;  // even: the coordinate scale 2^(e/2) is exact
+    const double K = std::exp2(e), scale = std::exp2(e / 2);
+    auto rounded = [&](std::size_t i, std::size_t j) { return roundedSqEuclidean(x.point(i), y.point(j), x.dim, scale); };
+
+    std::vector<double> xa(n * dim), yb(m * dim);
+    for (std::size_t i = 0; i < n; ++i) std::copy_n(x.point(ia[i]), dim, xa.data() + i * dim);
+    for (std::size_t j = 0; j < m; ++j) std::copy_n(y.point(jb[j]), dim, yb.data() + j * dim);
+    std::vector<std::int64_t> s(n), d(m);
+    for (std::size_t i = 0; i < n; ++i) s[i] = sa[ia[i]];
+    for (std::size_t j = 0; j < m; ++j) d[j] = sb[jb[j]];
+    TransportSimplexOptions so;
+    if (opt.stop.stop_possible()) so.cancelled = [&] { return opt.stop.stop_requested(); };
+    const TransportSimplexResult ns =
+        transportSimplexSqEuclidean(n, m, x.dim, xa.data(), yb.data(), scale, s.data(), d.data(), so);
     ArcSolve out;
-    if (ns.run(Simplex::BLOCK_SEARCH) != Simplex::OPTIMAL) return out;
-    out.feasible = true;
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < m; ++j) {
-            const std::int64_t fl = ns.flow(g.arcFromId(static_cast<int>(i * m + j)));
-            if (fl > 0) out.plan.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), static_cast<double>(fl) * invS});
+    out.status = ns.status;
+    out.pivots = ns.pivots;
+    if (ns.status != TransportSimplexResult::Status::Optimal) return out;
+    for (const TransportArc& a : ns.basis)
+        if (a.flow > 0) out.plan.push_back({ia[a.i], jb[a.j], static_cast<double>(a.flow) * invS});
+    std::sort(out.plan.begin(), out.plan.end(),
+              [](const PlanEntry& p, const PlanEntry& q) { return p.i != q.i ? p.i < q.i : p.j < q.j; });
+    // Potentials in units of the rounded costs (integers); zero-supply points by c-transform.
+    constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> u(nAll, kUnset), v(mAll, kUnset);
+    for (std::size_t i = 0; i < n; ++i) u[ia[i]] = ns.u[i];
+    for (std::size_t j = 0; j < m; ++j) v[jb[j]] = ns.v[j];
+    for (std::size_t i = 0; i < nAll; ++i)
+        if (sa[i] == 0) {
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t j : jb) best = std::min(best, rounded(i, j) - v[j]);
+            u[i] = best;
         }
-    // LEMON's duals pi satisfy c_uv + pi_u - pi_v >= 0: f_i = -pi(source i), g_j = pi(sink j).
-    out.f.resize(n);
-    out.g.resize(m);
-    for (std::size_t i = 0; i < n; ++i) out.f[i] = -static_cast<double>(ns.potential(g.node(static_cast<int>(i)))) / K;
-    for (std::size_t j = 0; j < m; ++j) out.g[j] = static_cast<double>(ns.potential(g.node(static_cast<int>(n + j)))) / K;
+    for (std::size_t j = 0; j < mAll; ++j)
+        if (sb[j] == 0) {
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t i = 0; i < nAll; ++i) best = std::min(best, rounded(i, j) - u[i]);
+            v[j] = best;
+        }
+    out.f.resize(nAll);
+    out.g.resize(mAll);
+    for (std::size_t i = 0; i < nAll; ++i) out.f[i] = u[i] / K;
+    for (std::size_t j = 0; j < mAll; ++j) out.g[j] = v[j] / K;
     return out;
 }
 
@@ -199,11 +200,17 @@ OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const Exa
     if (allEqual(x.weights) && allEqual(y.weights)) S = std::lcm<std::int64_t>(static_cast<std::int64_t>(n), static_cast<std::int64_t>(m));
     const auto sa = integerSupplies(x.weights, S), sb = integerSupplies(y.weights, S);
 
-    ArcSolve sol = solveComplete(x, y, sa, sb, 1.0 / static_cast<double>(S), opt.threads);
+    ArcSolve sol = solveComplete(x, y, sa, sb, 1.0 / static_cast<double>(S), opt);
     OtResult r;
     r.method = OtMethod::Exact;
-    r.iterations = 1;
-    if (!sol.feasible) {
+    r.iterations = static_cast<int>(std::min<std::int64_t>(sol.pivots, std::numeric_limits<int>::max()));
+    if (sol.status == TransportSimplexResult::Status::Cancelled) {
+        r.status = OtStatus::Cancelled;
+        r.message = "exact OT cancelled";
+        r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        return r;
+    }
+    if (sol.status != TransportSimplexResult::Status::Optimal) {
         r.status = OtStatus::Infeasible;
         r.message = "network simplex did not find an optimal plan";
         return r;

@@ -1,0 +1,730 @@
+#include "ot/network_simplex.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TL_NS_AVX2 1
+#include <immintrin.h>
+#endif
+
+#include "util/error.h"
+
+namespace tl {
+
+namespace {
+
+constexpr double kRound = 0x1p52;  // (x + 2^52) - 2^52 rounds 0 <= x < 2^51 to the nearest integer
+
+// ---- Cost models. Each gives c_ij (at), a row of costs (row), and min_j (c_ij - p_j) over a
+// column range (minReduced); all three return bit-identical values for the same (i, j). ----
+
+// min_j (row[j] - p[j]) over [j0, j1); if it is < thr, *arg = the first j attaining it.
+inline double minReducedDense(const double* row, const double* p, std::size_t j0, std::size_t j1, double thr, std::size_t* arg) {
+    std::size_t j = j0;
+#if defined(__SSE2__)
+    __m128d a = _mm_set1_pd(std::numeric_limits<double>::infinity()), b = a;
+    for (; j + 4 <= j1; j += 4) {
+        a = _mm_min_pd(a, _mm_sub_pd(_mm_loadu_pd(row + j), _mm_loadu_pd(p + j)));
+        b = _mm_min_pd(b, _mm_sub_pd(_mm_loadu_pd(row + j + 2), _mm_loadu_pd(p + j + 2)));
+    }
+    a = _mm_min_pd(a, b);
+    double best = std::min(_mm_cvtsd_f64(a), _mm_cvtsd_f64(_mm_unpackhi_pd(a, a)));
+#else
+    double best = std::numeric_limits<double>::infinity();
+#endif
+    for (; j < j1; ++j) best = std::min(best, row[j] - p[j]);
+    if (best < thr)
+        for (j = j0; j < j1; ++j)
+            if (row[j] - p[j] == best) {
+                *arg = j;
+                break;
+            }
+    return best;
+}
+
+struct DenseCost {
+    const double* C;
+    std::size_t m;
+    double at(std::size_t i, std::size_t j) const { return C[i * m + j]; }
+    const double* row(std::size_t i, double* /*buf*/) const { return C + i * m; }
+    double minReduced(std::size_t i, std::size_t j0, std::size_t j1, const double* p, double thr, std::size_t* arg) const {
+        return minReducedDense(C + i * m, p, j0, j1, thr, arg);
+    }
+};
+
+// Squared Euclidean cost of scaled points, rounded: d_0 = x_0 - y_0, s = d_0 d_0, then
+// s = s + d_k d_k for k = 1 .. D-1, then (s + 2^52) - 2^52. The scalar version uses the SSE2
+// scalar instructions (never contracted to FMA), the vector kernels the packed ones.
+template <int D>
+inline double sqCostScalar(const double* xi, const double* ys, std::size_t m, std::size_t j) {
+#if defined(__SSE2__)
+    __m128d d = _mm_sub_sd(_mm_set_sd(xi[0]), _mm_set_sd(ys[j]));
+    __m128d s = _mm_mul_sd(d, d);
+    for (int k = 1; k < D; ++k) {
+        d = _mm_sub_sd(_mm_set_sd(xi[k]), _mm_set_sd(ys[k * m + j]));
+        s = _mm_add_sd(s, _mm_mul_sd(d, d));
+    }
+    const __m128d M = _mm_set_sd(kRound);
+    return _mm_cvtsd_f64(_mm_sub_sd(_mm_add_sd(s, M), M));
+#else
+    // Portable fallback: ISO C++ mode does not contract a * b + c (GCC: -ffp-contract=off).
+    double d = xi[0] - ys[j];
+    double s = d * d;
+    for (int k = 1; k < D; ++k) {
+        d = xi[k] - ys[k * m + j];
+        s = s + d * d;
+    }
+    return (s + kRound) - kRound;
+#endif
+}
+
+#if defined(__SSE2__)
+template <int D>
+struct Sse2Kernels {
+    static __m128d cost(const double* xi, const double* ys, std::size_t m, std::size_t j) {
+        __m128d d = _mm_sub_pd(_mm_set1_pd(xi[0]), _mm_loadu_pd(ys + j));
+        __m128d s = _mm_mul_pd(d, d);
+        for (int k = 1; k < D; ++k) {
+            d = _mm_sub_pd(_mm_set1_pd(xi[k]), _mm_loadu_pd(ys + k * m + j));
+            s = _mm_add_pd(s, _mm_mul_pd(d, d));
+        }
+        const __m128d M = _mm_set1_pd(kRound);
+        return _mm_sub_pd(_mm_add_pd(s, M), M);
+    }
+    static double minReduced(const double* xi, const double* ys, std::size_t m, const double* p, std::size_t j0, std::size_t j1,
+                             double thr, std::size_t* arg) {
+        std::size_t j = j0;
+        __m128d a = _mm_set1_pd(std::numeric_limits<double>::infinity()), b = a;
+        for (; j + 4 <= j1; j += 4) {
+            a = _mm_min_pd(a, _mm_sub_pd(cost(xi, ys, m, j), _mm_loadu_pd(p + j)));
+            b = _mm_min_pd(b, _mm_sub_pd(cost(xi, ys, m, j + 2), _mm_loadu_pd(p + j + 2)));
+        }
+        a = _mm_min_pd(a, b);
+        double best = std::min(_mm_cvtsd_f64(a), _mm_cvtsd_f64(_mm_unpackhi_pd(a, a)));
+        for (; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, ys, m, j) - p[j]);
+        if (!(best < thr)) return best;
+        const __m128d t = _mm_set1_pd(best);
+        for (j = j0; j + 2 <= j1; j += 2)
+            if (const int mask = _mm_movemask_pd(_mm_cmpeq_pd(_mm_sub_pd(cost(xi, ys, m, j), _mm_loadu_pd(p + j)), t))) {
+                *arg = j + ((mask & 1) ? 0 : 1);
+                return best;
+            }
+        for (; j < j1; ++j)
+            if (sqCostScalar<D>(xi, ys, m, j) - p[j] == best) {
+                *arg = j;
+                break;
+            }
+        return best;
+    }
+    static void row(const double* xi, const double* ys, std::size_t m, double* out) {
+        std::size_t j = 0;
+        for (; j + 2 <= m; j += 2) _mm_storeu_pd(out + j, cost(xi, ys, m, j));
+        for (; j < m; ++j) out[j] = sqCostScalar<D>(xi, ys, m, j);
+    }
+};
+#endif
+
+#if defined(TL_NS_AVX2)
+// AVX2 (no FMA: the products and sums stay separately rounded, as in the scalar version).
+template <int D>
+struct Avx2Kernels {
+    __attribute__((target("avx2"))) static inline __m256d cost(const double* xi, const double* ys, std::size_t m, std::size_t j) {
+        __m256d d = _mm256_sub_pd(_mm256_set1_pd(xi[0]), _mm256_loadu_pd(ys + j));
+        __m256d s = _mm256_mul_pd(d, d);
+        for (int k = 1; k < D; ++k) {
+            d = _mm256_sub_pd(_mm256_set1_pd(xi[k]), _mm256_loadu_pd(ys + k * m + j));
+            s = _mm256_add_pd(s, _mm256_mul_pd(d, d));
+        }
+        const __m256d M = _mm256_set1_pd(kRound);
+        return _mm256_sub_pd(_mm256_add_pd(s, M), M);
+    }
+    __attribute__((target("avx2"))) static double minReduced(const double* xi, const double* ys, std::size_t m, const double* p,
+                                                             std::size_t j0, std::size_t j1, double thr, std::size_t* arg) {
+        std::size_t j = j0;
+        __m256d a = _mm256_set1_pd(std::numeric_limits<double>::infinity()), b = a;
+        for (; j + 8 <= j1; j += 8) {
+            a = _mm256_min_pd(a, _mm256_sub_pd(cost(xi, ys, m, j), _mm256_loadu_pd(p + j)));
+            b = _mm256_min_pd(b, _mm256_sub_pd(cost(xi, ys, m, j + 4), _mm256_loadu_pd(p + j + 4)));
+        }
+        a = _mm256_min_pd(a, b);
+        const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+        double best = std::min(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
+        for (; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, ys, m, j) - p[j]);
+        if (!(best < thr)) return best;
+        const __m256d t = _mm256_set1_pd(best);
+        for (j = j0; j + 4 <= j1; j += 4)
+            if (const int mask =
+                    _mm256_movemask_pd(_mm256_cmp_pd(_mm256_sub_pd(cost(xi, ys, m, j), _mm256_loadu_pd(p + j)), t, _CMP_EQ_OQ))) {
+                *arg = j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+                return best;
+            }
+        for (; j < j1; ++j)
+            if (sqCostScalar<D>(xi, ys, m, j) - p[j] == best) {
+                *arg = j;
+                break;
+            }
+        return best;
+    }
+    __attribute__((target("avx2"))) static void row(const double* xi, const double* ys, std::size_t m, double* out) {
+        std::size_t j = 0;
+        for (; j + 4 <= m; j += 4) _mm256_storeu_pd(out + j, cost(xi, ys, m, j));
+        for (; j < m; ++j) out[j] = sqCostScalar<D>(xi, ys, m, j);
+    }
+};
+#endif
+
+template <int D>
+struct PointCost {
+    const double* xs;  // n x D, scaled, row-major
+    const double* ys;  // D x m, scaled, one row per coordinate
+    std::size_t m;
+    double (*minFn)(const double*, const double*, std::size_t, const double*, std::size_t, std::size_t, double,
+                    std::size_t*) = nullptr;
+    void (*rowFn)(const double*, const double*, std::size_t, double*) = nullptr;
+
+    PointCost(const double* x, const double* y, std::size_t mm, bool wide) : xs(x), ys(y), m(mm) {
+#if defined(TL_NS_AVX2)
+        if (wide && __builtin_cpu_supports("avx2")) {
+            minFn = &Avx2Kernels<D>::minReduced;
+            rowFn = &Avx2Kernels<D>::row;
+            return;
+        }
+#endif
+#if defined(__SSE2__)
+        minFn = &Sse2Kernels<D>::minReduced;
+        rowFn = &Sse2Kernels<D>::row;
+#else
+        (void)wide;
+        minFn = [](const double* xi, const double* y, std::size_t m2, const double* p, std::size_t j0, std::size_t j1, double thr,
+                   std::size_t* arg) {
+            double best = std::numeric_limits<double>::infinity();
+            for (std::size_t j = j0; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, y, m2, j) - p[j]);
+            if (best < thr)
+                for (std::size_t j = j0; j < j1; ++j)
+                    if (sqCostScalar<D>(xi, y, m2, j) - p[j] == best) {
+                        *arg = j;
+                        break;
+                    }
+            return best;
+        };
+        rowFn = [](const double* xi, const double* y, std::size_t m2, double* out) {
+            for (std::size_t j = 0; j < m2; ++j) out[j] = sqCostScalar<D>(xi, y, m2, j);
+        };
+#endif
+    }
+    double at(std::size_t i, std::size_t j) const {
+        return sqCostScalar<D>(xs + i * D, ys, m, j);
+    }
+    const double* row(std::size_t i, double* buf) const {
+        rowFn(xs + i * D, ys, m, buf);
+        return buf;
+    }
+    double minReduced(std::size_t i, std::size_t j0, std::size_t j1, const double* p, double thr, std::size_t* arg) const {
+        return minFn(xs + i * D, ys, m, p, j0, j1, thr, arg);
+    }
+};
+
+// Node ids: sources 0 .. n-1, targets n .. n+m-1. The tree arc of a non-root node v joins v and
+// parent[v]; a source's arc points to its parent (towards the root, "up"), a target's arc comes
+// from its parent ("down"): the direction is fixed by the node type since the graph is bipartite.
+template <class Cost>
+class Simplex {
+public:
+    Simplex(std::size_t n, std::size_t m, const Cost& c, const TransportSimplexOptions& opt)
+        : n_(static_cast<int>(n)), m_(static_cast<int>(m)), N_(static_cast<int>(n + m)), C_(c), opt_(opt) {}
+
+    // Greedy least-cost start on per-row shortlists, then row minima for what is left.
+    void initialBasis(const std::int64_t* supply, const std::int64_t* demand);
+    TransportSimplexResult::Status run(std::int64_t& pivots);
+    void extract(TransportSimplexResult& r) const;
+    std::size_t initialArcs() const { return initialArcs_; }
+
+private:
+    double cost(int i, int j) const { return C_.at(static_cast<std::size_t>(i), static_cast<std::size_t>(j)); }
+    bool isSource(int v) const { return v < n_; }
+    // +1: arc v -> parent (v is a source); -1: arc parent -> v (v is a target).
+    int dir(int v) const { return v < n_ ? 1 : -1; }
+
+    bool findEnteringArc();
+    void findJoinNode();
+    void findLeavingArc();
+    void changeFlow();
+    void updateTreeStructure();
+    void updatePotential();
+
+    const int n_, m_, N_;
+    const Cost& C_;
+    const TransportSimplexOptions& opt_;
+    std::size_t initialArcs_ = 0;
+
+    std::vector<int> parent_, thread_, revThread_, succNum_, lastSucc_, dirtyRevs_;
+    std::vector<std::int64_t> flow_;  // flow on the tree arc between v and parent_[v]
+    // Potentials, LEMON's sign: the reduced cost of (i, j) is c_ij + pi_i - pi_{n+j}, i.e.
+    // u_i = -pi_i, v_j = pi_{n+j}. Integer-valued doubles.
+    std::vector<double> pi_;
+
+    // Pivot state.
+    std::size_t block_ = 0, nextRow_ = 0, nextCol_ = 0;
+    int inI_ = -1, inJ_ = -1;  // entering arc (source row, target column)
+    int join_ = -1, uIn_ = -1, vIn_ = -1, uOut_ = -1;
+    std::int64_t delta_ = 0;
+};
+
+template <class Cost>
+void Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t* demand) {
+    const std::size_t n = n_, m = m_;
+    std::vector<std::int64_t> rs(supply, supply + n), rd(demand, demand + m);
+    struct Alloc {
+        int i, j;
+        std::int64_t f;
+    };
+    std::vector<Alloc> alloc;
+    alloc.reserve(n + m);
+    auto give = [&](int i, int j) {
+        const std::int64_t f = std::min(rs[i], rd[j]);
+        if (f <= 0) return;
+        rs[i] -= f;
+        rd[j] -= f;
+        alloc.push_back({i, j, f});
+    };
+    // Shortlists: the k cheapest targets of each row, then all of them in increasing cost
+    // (least-cost / matrix-minimum rule restricted to the shortlists). Every allocation exhausts
+    // its row or its column and exhausted lines get nothing more, so the support is a forest.
+    const std::size_t k = std::min<std::size_t>(m, 8);
+    struct Cand {
+        double c;
+        int i, j;
+    };
+    std::vector<Cand> cand;
+    cand.reserve(n * k);
+    std::vector<Cand> buf(k);
+    std::vector<double> rowBuf(m);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* row = C_.row(i, rowBuf.data());
+        std::size_t len = 0;
+        double thr = std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < m; ++j) {
+            const double c = row[j];
+            if (c >= thr) continue;
+            std::size_t p = len < k ? len++ : k - 1;
+            while (p > 0 && buf[p - 1].c > c) {
+                buf[p] = buf[p - 1];
+                --p;
+            }
+            buf[p] = {c, static_cast<int>(i), static_cast<int>(j)};
+            if (len == k) thr = buf[k - 1].c;
+        }
+        cand.insert(cand.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len));
+    }
+    std::sort(cand.begin(), cand.end(),
+              [](const Cand& a, const Cand& b) { return a.c != b.c ? a.c < b.c : (a.i != b.i ? a.i < b.i : a.j < b.j); });
+    for (const Cand& e : cand) give(e.i, e.j);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (rs[i] <= 0) continue;
+        const double* row = C_.row(i, rowBuf.data());
+        while (rs[i] > 0) {
+            int best = -1;
+            double bc = std::numeric_limits<double>::infinity();
+            for (std::size_t j = 0; j < m; ++j)
+                if (rd[j] > 0 && row[j] < bc) bc = row[j], best = static_cast<int>(j);
+            if (best < 0) break;  // cannot happen when the sums agree
+            give(static_cast<int>(i), best);
+        }
+    }
+    initialArcs_ = alloc.size();
+
+    // Components of the forest (each holds a source and a target: supplies and demands are
+    // positive). Each is rooted at its first source; component c > 0 hangs from the cheapest
+    // target of an earlier component by a zero-flow arc source -> target, which points towards
+    // the root: the tree is strongly feasible (zero flow only on arcs pointing up).
+    std::vector<int> deg(N_ + 1, 0);
+    for (const Alloc& a : alloc) ++deg[a.i], ++deg[n_ + a.j];
+    std::vector<int> start(N_ + 1, 0);
+    for (int v = 0; v < N_; ++v) start[v + 1] = start[v] + deg[v];
+    struct Edge {
+        int to;
+        std::int64_t f;
+    };
+    std::vector<Edge> adj(start[N_]);
+    {
+        std::vector<int> pos(start.begin(), start.end() - 1);
+        for (const Alloc& a : alloc) {
+            adj[pos[a.i]++] = {n_ + a.j, a.f};
+            adj[pos[n_ + a.j]++] = {a.i, a.f};
+        }
+    }
+    std::vector<int> comp(N_, -1), compRoot;
+    std::vector<int> stack;
+    for (int s = 0; s < n_; ++s) {
+        if (comp[s] >= 0) continue;
+        const int c = static_cast<int>(compRoot.size());
+        compRoot.push_back(s);
+        comp[s] = c;
+        stack.push_back(s);
+        while (!stack.empty()) {
+            const int v = stack.back();
+            stack.pop_back();
+            for (int e = start[v]; e < start[v + 1]; ++e)
+                if (comp[adj[e].to] < 0) comp[adj[e].to] = c, stack.push_back(adj[e].to);
+        }
+    }
+    // Hang arcs (source root of component c, target of an earlier component).
+    std::vector<int> hangTo(compRoot.size(), -1);
+    for (std::size_t c = 1; c < compRoot.size(); ++c) {
+        const double* row = C_.row(static_cast<std::size_t>(compRoot[c]), rowBuf.data());
+        int best = -1;
+        double bc = std::numeric_limits<double>::infinity();
+        for (int j = 0; j < m_; ++j)
+            if (comp[n_ + j] < static_cast<int>(c) && row[j] < bc) bc = row[j], best = j;
+        hangTo[c] = n_ + best;
+    }
+    // Children lists: forest edges plus hang edges; DFS from the root (source of component 0).
+    std::vector<std::vector<int>> hangChildren;  // few in general; kept apart from the CSR
+    hangChildren.resize(N_);
+    for (std::size_t c = 1; c < compRoot.size(); ++c) hangChildren[hangTo[c]].push_back(compRoot[c]);
+
+    parent_.assign(N_, -1);
+    thread_.assign(N_, 0);
+    revThread_.assign(N_, 0);
+    succNum_.assign(N_, 1);
+    lastSucc_.assign(N_, 0);
+    flow_.assign(N_, 0);
+    pi_.assign(N_, 0.0);
+    std::vector<int> order;
+    order.reserve(N_);
+    const int root = compRoot[0];
+    std::vector<char> seen(N_, 0);
+    stack.push_back(root);
+    seen[root] = 1;
+    while (!stack.empty()) {
+        const int v = stack.back();
+        stack.pop_back();
+        order.push_back(v);
+        auto visit = [&](int w, std::int64_t f) {
+            if (seen[w]) return;
+            seen[w] = 1;
+            parent_[w] = v;
+            flow_[w] = f;
+            // Tight tree arc: c + pi_source - pi_target = 0.
+            pi_[w] = isSource(w) ? pi_[v] - cost(w, v - n_) : pi_[v] + cost(v, w - n_);
+            stack.push_back(w);
+        };
+        for (int e = start[v]; e < start[v + 1]; ++e) visit(adj[e].to, adj[e].f);
+        for (int w : hangChildren[v]) visit(w, 0);
+    }
+    if (static_cast<int>(order.size()) != N_) throw Error("network simplex: initial basis is not spanning");
+    std::vector<int> pos(N_);
+    for (int k2 = 0; k2 < N_; ++k2) pos[order[k2]] = k2;
+    for (int k2 = N_ - 1; k2 > 0; --k2) succNum_[parent_[order[k2]]] += succNum_[order[k2]];
+    for (int k2 = 0; k2 < N_; ++k2) {
+        const int v = order[k2];
+        thread_[v] = order[(k2 + 1) % N_];
+        revThread_[order[(k2 + 1) % N_]] = v;
+        lastSucc_[v] = order[pos[v] + succNum_[v] - 1];
+    }
+    const double arcs = static_cast<double>(n) * static_cast<double>(m);
+    block_ = std::max<std::size_t>(16, static_cast<std::size_t>(opt_.blockSizeFactor * std::sqrt(arcs)));
+    nextRow_ = nextCol_ = 0;
+}
+
+// Block search (LEMON's rule): scan the arcs in row-major order from where the last search
+// stopped, in blocks of block_ arcs; after each block, enter the most negative reduced cost
+// seen if it is < 0. Tree arcs have reduced cost exactly 0 and are never chosen. Rows are
+// reduced in pieces of kPiece arcs (SIMD minimum); only a piece that improves on the best is
+// scanned again for its position.
+template <class Cost>
+bool Simplex<Cost>::findEnteringArc() {
+    constexpr std::size_t kPiece = 512;
+    const std::size_t n = n_, m = m_, total = n * m;
+    const double* piT = pi_.data() + n_;
+    double best = 0;
+    std::size_t scanned = 0, inBlock = 0, i = nextRow_, j = nextCol_;
+    while (scanned < total) {
+        const std::size_t len = std::min(m - j, block_ - inBlock);
+        const double pii = pi_[i];
+        for (std::size_t a = j, e = j + len; a < e;) {
+            const std::size_t b = std::min(e, a + kPiece);
+            std::size_t k = a;
+            // Integers below 2^53: best - pii and mn + pii are exact.
+            const double mn = C_.minReduced(i, a, b, piT, best - pii, &k);
+            if (mn + pii < best) {
+                best = mn + pii;
+                inI_ = static_cast<int>(i);
+                inJ_ = static_cast<int>(k);
+            }
+            a = b;
+        }
+        scanned += len;
+        inBlock += len;
+        j += len;
+        if (j == m) {
+            j = 0;
+            if (++i == n) i = 0;
+        }
+        if (inBlock == block_) {
+            if (best < 0) break;
+            inBlock = 0;
+        }
+    }
+    nextRow_ = i;
+    nextCol_ = j;
+    return best < 0;
+}
+
+template <class Cost>
+void Simplex<Cost>::findJoinNode() {
+    int u = inI_, v = n_ + inJ_;
+    while (u != v) {
+        if (succNum_[u] < succNum_[v])
+            u = parent_[u];
+        else
+            v = parent_[v];
+    }
+    join_ = u;
+}
+
+// Cunningham's rule. The cycle runs join -> ... -> i -> j -> ... -> join. On the i side the
+// arcs pointing up (child a source) run against the cycle and can block; on the j side those
+// pointing down (child a target). Ties: the first side keeps the arc nearest to i (<), the
+// second side overrides with the arc nearest to the join (<=): the last blocking arc met from
+// the apex.
+template <class Cost>
+void Simplex<Cost>::findLeavingArc() {
+    const int first = inI_, second = n_ + inJ_;
+    std::int64_t delta = std::numeric_limits<std::int64_t>::max();
+    int result = 0;
+    for (int u = first; u != join_; u = parent_[u])
+        if (u < n_ && flow_[u] < delta) delta = flow_[u], uOut_ = u, result = 1;
+    for (int u = second; u != join_; u = parent_[u])
+        if (u >= n_ && flow_[u] <= delta) delta = flow_[u], uOut_ = u, result = 2;
+    delta_ = delta;
+    if (result == 1)
+        uIn_ = first, vIn_ = second;
+    else
+        uIn_ = second, vIn_ = first;
+}
+
+template <class Cost>
+void Simplex<Cost>::changeFlow() {
+    if (delta_ == 0) return;
+    for (int u = inI_; u != join_; u = parent_[u]) flow_[u] -= dir(u) * delta_;
+    for (int u = n_ + inJ_; u != join_; u = parent_[u]) flow_[u] += dir(u) * delta_;
+}
+
+// LEMON's NetworkSimplex::updateTreeStructure (thread / reverse thread / last successor /
+// subtree size), with the arc of each node implied by (node, parent) and its flow moved along.
+template <class Cost>
+void Simplex<Cost>::updateTreeStructure() {
+    const int oldRevThread = revThread_[uOut_];
+    const int oldSuccNum = succNum_[uOut_];
+    const int oldLastSucc = lastSucc_[uOut_];
+    const int vOut = parent_[uOut_];
+
+    if (uIn_ == uOut_) {
+        parent_[uIn_] = vIn_;
+        flow_[uIn_] = delta_;
+        if (thread_[vIn_] != uOut_) {
+            int after = thread_[oldLastSucc];
+            thread_[oldRevThread] = after;
+            revThread_[after] = oldRevThread;
+            after = thread_[vIn_];
+            thread_[vIn_] = uOut_;
+            revThread_[uOut_] = vIn_;
+            thread_[oldLastSucc] = after;
+            revThread_[after] = oldLastSucc;
+        }
+    } else {
+        const int threadContinue = oldRevThread == vIn_ ? thread_[oldLastSucc] : thread_[vIn_];
+        int stem = uIn_, parStem = vIn_, nextStem;
+        int last = lastSucc_[uIn_];
+        int before, after = thread_[last];
+        thread_[vIn_] = uIn_;
+        dirtyRevs_.clear();
+        dirtyRevs_.push_back(vIn_);
+        while (stem != uOut_) {
+            nextStem = parent_[stem];
+            thread_[last] = nextStem;
+            dirtyRevs_.push_back(last);
+            before = revThread_[stem];
+            thread_[before] = after;
+            revThread_[after] = before;
+            parent_[stem] = parStem;
+            parStem = stem;
+            stem = nextStem;
+            last = lastSucc_[stem] == lastSucc_[parStem] ? revThread_[parStem] : lastSucc_[stem];
+            after = thread_[last];
+        }
+        parent_[uOut_] = parStem;
+        thread_[last] = threadContinue;
+        revThread_[threadContinue] = last;
+        lastSucc_[uOut_] = last;
+        if (oldRevThread != vIn_) {
+            thread_[oldRevThread] = after;
+            revThread_[after] = oldRevThread;
+        }
+        for (int u : dirtyRevs_) revThread_[thread_[u]] = u;
+        int tmpSc = 0;
+        const int tmpLs = lastSucc_[uOut_];
+        for (int u = uOut_, p = parent_[u]; u != uIn_; u = p, p = parent_[u]) {
+            flow_[u] = flow_[p];
+            tmpSc += succNum_[u] - succNum_[p];
+            succNum_[u] = tmpSc;
+            lastSucc_[p] = tmpLs;
+        }
+        flow_[uIn_] = delta_;
+        succNum_[uIn_] = oldSuccNum;
+    }
+
+    const int upLimitOut = lastSucc_[join_] == vIn_ ? join_ : -1;
+    const int lastSuccOut = lastSucc_[uOut_];
+    for (int u = vIn_; u != -1 && lastSucc_[u] == vIn_; u = parent_[u]) lastSucc_[u] = lastSuccOut;
+    if (join_ != oldRevThread && vIn_ != oldRevThread) {
+        for (int u = vOut; u != upLimitOut && lastSucc_[u] == oldLastSucc; u = parent_[u]) lastSucc_[u] = oldRevThread;
+    } else if (lastSuccOut != oldLastSucc) {
+        for (int u = vOut; u != upLimitOut && lastSucc_[u] == oldLastSucc; u = parent_[u]) lastSucc_[u] = lastSuccOut;
+    }
+    for (int u = vIn_; u != join_; u = parent_[u]) succNum_[u] += oldSuccNum;
+    for (int u = vOut; u != join_; u = parent_[u]) succNum_[u] -= oldSuccNum;
+}
+
+// Shift the potentials of the subtree now hanging from the entering arc so that it is tight.
+template <class Cost>
+void Simplex<Cost>::updatePotential() {
+    const double c = cost(inI_, inJ_);
+    const double sigma = pi_[vIn_] - pi_[uIn_] - dir(uIn_) * c;
+    const int end = thread_[lastSucc_[uIn_]];
+    for (int u = uIn_; u != end; u = thread_[u]) pi_[u] += sigma;
+}
+
+template <class Cost>
+TransportSimplexResult::Status Simplex<Cost>::run(std::int64_t& pivots) {
+    pivots = 0;
+    while (findEnteringArc()) {
+        findJoinNode();
+        findLeavingArc();
+        changeFlow();
+        updateTreeStructure();
+        updatePotential();
+        ++pivots;
+        if ((pivots & 1023) == 0 && opt_.cancelled && opt_.cancelled()) return TransportSimplexResult::Status::Cancelled;
+    }
+    return TransportSimplexResult::Status::Optimal;
+}
+
+template <class Cost>
+void Simplex<Cost>::extract(TransportSimplexResult& r) const {
+    r.basis.clear();
+    r.basis.reserve(N_ - 1);
+    for (int v = 0; v < N_; ++v) {
+        const int p = parent_[v];
+        if (p < 0) continue;
+        if (isSource(v))
+            r.basis.push_back({static_cast<std::uint32_t>(v), static_cast<std::uint32_t>(p - n_), flow_[v]});
+        else
+            r.basis.push_back({static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(v - n_), flow_[v]});
+    }
+    r.u.resize(n_);
+    r.v.resize(m_);
+    for (int i = 0; i < n_; ++i) r.u[i] = -pi_[i];
+    for (int j = 0; j < m_; ++j) r.v[j] = pi_[n_ + j];
+}
+
+// Checks the common preconditions; false: infeasible data.
+bool checkSupplies(std::size_t n, std::size_t m, const std::int64_t* supply, const std::int64_t* demand) {
+    if (n == 0 || m == 0) return false;
+    if (n + m >= static_cast<std::size_t>(std::numeric_limits<int>::max() / 2)) throw Error("network simplex: too many nodes");
+    std::int64_t ss = 0, sd = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (supply[i] <= 0) return false;
+        ss += supply[i];
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+        if (demand[j] <= 0) return false;
+        sd += demand[j];
+    }
+    return ss == sd;
+}
+
+template <class Cost>
+TransportSimplexResult runSimplex(std::size_t n, std::size_t m, const Cost& cost, const std::int64_t* supply,
+                                  const std::int64_t* demand, const TransportSimplexOptions& opt) {
+    TransportSimplexResult r;
+    Simplex<Cost> s(n, m, cost, opt);
+    if (opt.cancelled && opt.cancelled()) {
+        r.status = TransportSimplexResult::Status::Cancelled;
+        return r;
+    }
+    s.initialBasis(supply, demand);
+    r.initialArcs = s.initialArcs();
+    r.status = s.run(r.pivots);
+    if (r.status == TransportSimplexResult::Status::Optimal) s.extract(r);
+    return r;
+}
+
+}  // namespace
+
+TransportSimplexResult transportSimplex(std::size_t n, std::size_t m, const double* cost, const std::int64_t* supply,
+                                        const std::int64_t* demand, const TransportSimplexOptions& opt) {
+    if (!checkSupplies(n, m, supply, demand)) return {};
+    double cmax = 0;
+    for (std::size_t k = 0, nm = n * m; k < nm; ++k) cmax = std::max(cmax, std::abs(cost[k]));
+    if (!(cmax * static_cast<double>(n + m + 1) < 0x1p51)) throw Error("network simplex: costs too large for exact potentials");
+    return runSimplex(n, m, DenseCost{cost, m}, supply, demand, opt);
+}
+
+double roundedSqEuclidean(const double* xi, const double* yj, int dim, double scale) {
+    double xs[3], ys[3];
+    for (int k = 0; k < dim; ++k) xs[k] = xi[k] * scale, ys[k] = yj[k] * scale;
+    switch (dim) {
+        case 1:
+            return sqCostScalar<1>(xs, ys, 1, 0);
+        case 2:
+            return sqCostScalar<2>(xs, ys, 1, 0);
+        case 3:
+            return sqCostScalar<3>(xs, ys, 1, 0);
+    }
+    throw Error("network simplex: dimension must be 1, 2 or 3");
+}
+
+TransportSimplexResult transportSimplexSqEuclidean(std::size_t n, std::size_t m, int dim, const double* x, const double* y,
+                                                   double scale, const std::int64_t* supply, const std::int64_t* demand,
+                                                   const TransportSimplexOptions& opt) {
+    if (dim < 1 || dim > 3) throw Error("network simplex: dimension must be 1, 2 or 3");
+    if (!checkSupplies(n, m, supply, demand)) return {};
+    const std::size_t d = static_cast<std::size_t>(dim);
+    std::vector<double> xs(n * d), ys(d * m);
+    double diam2 = 0;
+    for (std::size_t k = 0; k < d; ++k) {
+        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = x[i * d + k] * scale;
+            xs[i * d + k] = v;
+            lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+            const double v = y[j * d + k] * scale;
+            ys[k * m + j] = v;
+            lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+        diam2 += (hi - lo) * (hi - lo);
+    }
+    // Every c_ij <= diam2 rounded up (a few ulps for the sums of squares, then + 1/2).
+    if (!((diam2 * (1 + 1e-12) + 1) * static_cast<double>(n + m + 1) < 0x1p51))
+        throw Error("network simplex: costs too large for exact potentials");
+    switch (dim) {
+        case 1:
+            return runSimplex(n, m, PointCost<1>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+        case 2:
+            return runSimplex(n, m, PointCost<2>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+        default:
+            return runSimplex(n, m, PointCost<3>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+    }
+}
+
+}  // namespace tl
