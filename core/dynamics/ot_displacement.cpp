@@ -39,7 +39,12 @@ public:
         std::vector<double> w;
         if (ctx.progress) ctx.progress(0.0, "solving OT (" + method + ")");
         if (method == "exact") {
-            const OtResult r = solveExact(x, y, ExactOptions{.threads = ctx.threads});
+            const OtResult r = solveExact(x, y, ExactOptions{.threads = ctx.threads, .stop = ctx.stop});
+            if (r.status == OtStatus::Cancelled || ctx.cancelled()) {
+                RunSummary cancelled;
+                cancelled.cancelled = true;
+                return cancelled;
+            }
             if (!r.ok()) throw Error("ot-displacement: " + r.message);
             // Row i: source i's heaviest plan entry; further pieces of split sources follow.
             std::vector<std::vector<PlanEntry>> bySource(x.size());

@@ -71,6 +71,7 @@ void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
         std::lock_guard<std::mutex> lk(m_);
         if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
         panels_[k].spec.params = params;
+        scenario_.panels[k].params = params;  // scenario() describes what is computed (the compute thread never reads it)
         panels_[k].dirty = true;
         panels_[k].runStop.request_stop();
         if (restart) {

@@ -956,6 +956,105 @@ private slots:
         QCOMPARE(spy.at(2).at(0).toString(), QString("moons"));
     }
 
+    void zoomHoldsWhileComputing() {
+        // A run that computes for several seconds (RK4 x 4000 steps, 2000 particles) while frames arrive.
+        const char* json = R"json({"name": "slow", "source": "gaussian:n=2000,seed=1", "target": "moons:n=2000,seed=2", "frames": 21,
+          "panels": [{"dynamics": "ot-displacement", "method": "gaussian"},
+                     {"dynamics": "flow-matching", "field": "closed-form", "integrator": "rk4", "steps": 4000}]})json";
+        CompareWindow w(tl::parseScenario(json, QDir::tempPath().toStdString(), "slow.json"));
+        w.setLayers(particlesOnly());
+        w.resize(900, 600);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        // Panel 0 (closed form) is done quickly; panel 1 integrates for many seconds (its frames come at the end).
+        QVERIFY(waitUntil([&] { return !w.shownPositions(0).empty(); }, 30000));
+        QTest::qWait(300);
+        QVERIFY(!w.computationFinished());
+        VtkViewWidget* a = w.view(0);
+        a->grabImage();
+        auto span = [&] {
+            const QPointF p = a->worldToPixel(-1.0, -1.0), q = a->worldToPixel(1.0, 1.0);
+            return std::hypot(q.x() - p.x(), q.y() - p.y());
+        };
+        const double span0 = span();
+        const QPointF centre(a->width() / 2.0, a->height() / 2.0);
+        QWheelEvent wheel(centre, a->mapToGlobal(centre), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(a, &wheel);
+        const double span1 = span();
+        QVERIFY2(span1 > 1.1 * span0, qPrintable(QString("wheel zoom %1").arg(span1 / span0)));
+        // The user's zoom stays while the run goes on (time plays, frames and progress arrive).
+        const int paints = a->frameCount();
+        QTest::qWait(600);
+        a->grabImage();
+        const double span2 = span();
+        qInfo("while computing: zoom %.3f after the wheel, %.3f 600 ms later; view 0 painted %d times meanwhile", span1 / span0, span2 / span0,
+              a->frameCount() - paints);
+        QVERIFY(!w.computationFinished());
+        QVERIFY2(std::abs(span2 / span1 - 1) < 1e-9, qPrintable(QString("the zoom was reset while computing: %1 -> %2").arg(span1 / span0).arg(span2 / span0)));
+        w.cancelComputation();
+    }
+
+    void failedExportShowsTheErrorAndPlaysOn() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w));
+        QVERIFY(w.isPlaying());
+        QTemporaryDir tmp;
+        ExportRequest r;
+        r.path = tmp.filePath("nodir/out.mp4");  // the folder does not exist
+        r.render.width = 320;
+        r.render.height = 240;
+        QVERIFY(!w.exportTo(r));
+        QVERIFY2(w.lastError().contains("nodir"), qPrintable(w.lastError()));
+        QVERIFY(waitUntil([&] { return !openBoxes(w).isEmpty(); }, 2000));
+        closeBoxes(w);
+        QVERIFY(listing(tmp.path()).isEmpty());
+        // As after a successful or cancelled export, playback resumes.
+        QVERIFY2(w.isPlaying(), "playback stays paused after a failed export");
+        const double t0 = w.time();
+        QTest::qWait(300);
+        QVERIFY(w.time() != t0);
+    }
+
+    void dataExportAfterALiveEditDescribesTheFrames() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w));
+        tl::ParamValues v = w.scenario().panels[1].params;
+        v.set("steps", 10LL);
+        w.setPanelParams(1, v);
+        QVERIFY(waitUntil([&] { return cell(w, 1, 2) == "40" && w.computationFinished(); }, 60000));
+        QTemporaryDir tmp;
+        ExportRequest d;
+        d.kind = ExportRequest::Kind::Data;
+        d.path = tmp.filePath("data");
+        QVERIFY2(w.exportTo(d), qPrintable(w.lastError()));
+        // The scenario written beside the frames is the one that produced them (steps = 10, NFE 40).
+        const QJsonObject scen = QJsonDocument::fromJson(readAll(tmp.filePath("data/scenario.json"))).object();
+        const QJsonObject p1 = scen.value("panels").toArray().at(1).toObject();
+        QCOMPARE(p1.value("steps").toInt(), 10);
+    }
+
+    void paramFormShowsLargeIntegers() {
+        // 'seed' is declared 0 .. 1e15: a scenario may hold 3e9 (> 2^31 - 1).
+        const auto& fm = tl::findDynamics("flow-matching");
+        tl::ParamValues v = tl::defaultParams(fm.params);
+        v.set("seed", 3000000000LL);
+        tl::ui::ParamForm form(fm.params, v);
+        QCOMPARE(form.values().integer("seed"), 3000000000LL);
+        auto* seed = qobject_cast<QLineEdit*>(form.editor("seed"));
+        QVERIFY(seed);
+        QCOMPARE(seed->text(), QString("3000000000"));
+        // A typed large seed is accepted; one beyond the declared range is refused.
+        QSignalSpy spy(&form, &tl::ui::ParamForm::valuesChanged);
+        seed->setText("4000000000");
+        emit seed->editingFinished();
+        QCOMPARE(spy.count(), 1);
+        QCOMPARE(form.values().integer("seed"), 4000000000LL);
+        seed->setText("1e16");
+        emit seed->editingFinished();
+        QCOMPARE(spy.count(), 1);
+    }
+
+
     void paramFormsFollowTheDeclarations() {
         for (const tl::DynamicsInfo& info : tl::dynamicsRegistry()) {
             tl::ui::ParamForm form(info.params, tl::defaultParams(info.params));
@@ -983,10 +1082,16 @@ private slots:
                     break;
                 }
                 case tl::ParamType::Integer: {
+                    if (s.max > std::numeric_limits<int>::max()) {  // beyond a spin box: a validated text field
+                        auto* e = qobject_cast<QLineEdit*>(w);
+                        QVERIFY2(e, qPrintable(name));
+                        QCOMPARE(e->text(), QString::fromStdString(s.defaultValue));
+                        break;
+                    }
                     auto* e = qobject_cast<QSpinBox*>(w);
                     QVERIFY2(e, qPrintable(name));
                     QCOMPARE(e->minimum(), static_cast<int>(s.min));
-                    QCOMPARE(e->maximum(), static_cast<int>(std::min<double>(s.max, std::numeric_limits<int>::max())));
+                    QCOMPARE(e->maximum(), static_cast<int>(s.max));
                     QCOMPARE(QString::number(e->value()), QString::fromStdString(s.defaultValue));
                     break;
                 }

@@ -348,11 +348,7 @@ struct PanelScene::Impl {
     }
 
     void showParticles(const Frame& f, const std::vector<double>& velocity) {
-        PointCloud pc;
-        pc.dim = f.dim;
-        pc.points = f.positions;
-        pc.weights = f.weights;
-        particles.setPoints(pc);
+        particles.setPoints(f.positions.data(), f.rows(), f.dim);
         particles.setPointStyle(f.dim == 3 ? PointCloudLayer::PointStyle::Sphere : PointCloudLayer::PointStyle::Disc);
         particles.setVisible(opt.particles);
         colorsInUse.clear();

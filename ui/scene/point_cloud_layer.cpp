@@ -3,9 +3,22 @@
 #include "scene/point_cloud_layer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <vtkActor.h>
+#include <vtkMatrix3x3.h>
+#include <vtkMatrix4x4.h>
+#include <vtkObjectFactory.h>
+#include <vtkOpenGLBufferObject.h>
+#include <vtkOpenGLCamera.h>
+#include <vtkOpenGLRenderWindow.h>
+#include <vtkOpenGLRenderer.h>
+#include <vtkOpenGLShaderCache.h>
+#include <vtkOpenGLState.h>
+#include <vtkOpenGLVertexArrayObject.h>
+#include <vtkShaderProgram.h>
+#include <vtk_glew.h>
 #include <vtkCellArray.h>
 #include <vtkFloatArray.h>
 #include <vtkIdTypeArray.h>
@@ -13,19 +26,109 @@
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
-#include <vtkOpenGLShaderProperty.h>
 #include <vtkProperty.h>
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
-#include <vtkUniforms.h>
 #include <vtkUnsignedCharArray.h>
 #include <vtkPointData.h>
 
 #include "measure/point_cloud.h"
-#include "shaders/point_disc.frag.h"
+#include "shaders/point_splat.frag.h"
+#include "shaders/point_splat.vert.h"
 #include "util/error.h"
 
 namespace tl::ui {
+
+namespace {
+
+// The 2-D particle renderer: a VTK prop that draws its points in VTK's opaque pass with our own
+// minimal program (shaders/point_splat.*.glsl): one VBO upload when the coordinates change, one
+// glDrawArrays(GL_POINTS) per frame, no index buffer, no depth test (splats blend in draw order).
+class SplatProp : public vtkProp {
+public:
+    static SplatProp* New();
+    vtkTypeMacro(SplatProp, vtkProp);
+
+    vtkFloatArray* coords = nullptr;           // n x 3, owned by the layer
+    vtkUnsignedCharArray* colors = nullptr;    // n x 3 or nullptr
+    float color[3] = {0.34f, 0.63f, 0.94f};
+    float diameter = 6.0f;
+    float opacity = 1.0f;
+    bool coordsDirty = true, colorsDirty = true;
+    vtkIdType uploaded = -1;  // point count of the VBO's storage
+
+    int RenderOpaqueGeometry(vtkViewport* vp) override {
+        const vtkIdType n = coords ? coords->GetNumberOfTuples() : 0;
+        if (!GetVisibility() || n == 0) return 0;
+        auto* ren = vtkOpenGLRenderer::SafeDownCast(vp);
+        auto* win = ren ? vtkOpenGLRenderWindow::SafeDownCast(ren->GetRenderWindow()) : nullptr;
+        auto* cam = ren ? vtkOpenGLCamera::SafeDownCast(ren->GetActiveCamera()) : nullptr;
+        if (!win || !cam) return 0;
+        vtkShaderProgram* prog = win->GetShaderCache()->ReadyShaderProgram(shaders::pointSplatVert, shaders::pointSplatFrag, "");
+        if (!prog) return 0;
+        if (coordsDirty) {
+            if (n == uploaded && vbo->Bind()) {
+                // Same size: overwrite in place (no reallocation, no page faults in software GL).
+                glBufferSubData(GL_ARRAY_BUFFER, 0, static_cast<GLsizeiptr>(3 * n * sizeof(float)), coords->GetPointer(0));
+            } else {
+                vbo->Upload(coords->GetPointer(0), static_cast<std::size_t>(3 * n), vtkOpenGLBufferObject::ArrayBuffer);
+                uploaded = n;
+            }
+            coordsDirty = false;
+        }
+        const bool perPoint = colors && colors->GetNumberOfTuples() == n;
+        if (perPoint && colorsDirty) {
+            cbo->Upload(colors->GetPointer(0), static_cast<std::size_t>(3 * n), vtkOpenGLBufferObject::ArrayBuffer);
+            colorsDirty = false;
+        }
+        vao->ShaderProgramChanged();  // (re)bind the attributes to this program
+        vao->Bind();
+        vao->AddAttributeArray(prog, vbo, "vertexMC", 0, 3 * sizeof(float), VTK_FLOAT, 3, false);
+        if (perPoint) vao->AddAttributeArray(prog, cbo, "colorIn", 0, 3, VTK_UNSIGNED_CHAR, 3, true);
+        vtkMatrix4x4 *wcvc = nullptr, *vcdc = nullptr, *wcdc = nullptr;
+        vtkMatrix3x3* normals = nullptr;
+        cam->GetKeyMatrices(ren, wcvc, normals, vcdc, wcdc);
+        prog->SetUniformMatrix("WCDCMatrix", wcdc);
+        prog->SetUniformf("pointDiameter", diameter);
+        prog->SetUniformf("layerOpacity", opacity);
+        prog->SetUniformi("usePointColors", perPoint ? 1 : 0);
+        prog->SetUniform3f("layerColor", color);
+        vtkOpenGLState* st = win->GetState();
+        // 2-D splats need no depth: they lie in one plane and layer in draw order (the fragment
+        // rate of software GL is what a frame costs).
+        vtkOpenGLState::ScopedglDepthMask depthMask(st);
+        vtkOpenGLState::ScopedglEnableDisable depthTest(st, GL_DEPTH_TEST);
+        st->vtkglDepthMask(GL_FALSE);
+        st->vtkglDisable(GL_DEPTH_TEST);
+        st->vtkglEnable(GL_BLEND);
+        st->vtkglBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+        glEnable(GL_PROGRAM_POINT_SIZE);
+        glDrawArrays(GL_POINTS, 0, static_cast<GLsizei>(n));
+        glDisable(GL_PROGRAM_POINT_SIZE);
+        vao->Release();
+        return 1;
+    }
+    vtkTypeBool HasTranslucentPolygonalGeometry() override { return 0; }
+    vtkTypeBool HasOpaqueGeometry() override { return 1; }
+    void ReleaseGraphicsResources(vtkWindow*) override {
+        vbo->ReleaseGraphicsResources();
+        cbo->ReleaseGraphicsResources();
+        vao->ReleaseGraphicsResources();
+        coordsDirty = colorsDirty = true;
+        uploaded = -1;
+    }
+    // Bounds are kept by the layer as it converts the coordinates (no extra pass per render).
+    double* GetBounds() override { return coords && coords->GetNumberOfTuples() > 0 ? bounds : nullptr; }
+    double bounds[6] = {0, 0, 0, 0, 0, 0};
+
+private:
+    SplatProp() = default;
+    vtkNew<vtkOpenGLBufferObject> vbo, cbo;
+    vtkNew<vtkOpenGLVertexArrayObject> vao;
+};
+vtkStandardNewMacro(SplatProp);
+
+}  // namespace
 
 struct PointCloudLayer::Impl {
     vtkNew<vtkFloatArray> coords;  // n x 3, the buffer setPoints() writes into
@@ -35,6 +138,7 @@ struct PointCloudLayer::Impl {
     vtkNew<vtkPolyDataMapper> mapper;
     vtkNew<vtkActor> actor;
     vtkNew<vtkUnsignedCharArray> colors;  // n x 3, when per-point colours are set
+    vtkNew<SplatProp> splat;              // draws the Disc style; the actor draws Sphere
     bool perPoint = false;
     vtkSmartPointer<vtkRenderer> renderer;
     QColor color{88, 166, 255};
@@ -51,6 +155,8 @@ struct PointCloudLayer::Impl {
         mapper->ScalarVisibilityOff();
         actor->SetMapper(mapper);
         actor->GetProperty()->SetRepresentationToPoints();
+        splat->coords = coords;
+        splat->colors = nullptr;
         applyPointStyle();
         applyColorAndSize();
     }
@@ -60,29 +166,26 @@ struct PointCloudLayer::Impl {
         vtkProperty* p = actor->GetProperty();
         p->SetColor(color.redF(), color.greenF(), color.blueF());
         p->SetPointSize(static_cast<float>(pointSize));
-        actor->GetShaderProperty()->GetFragmentCustomUniforms()->SetUniformf("tlPointDiameter",
-                                                                            static_cast<float>(pointSize));
+        splat->color[0] = static_cast<float>(color.redF());
+        splat->color[1] = static_cast<float>(color.greenF());
+        splat->color[2] = static_cast<float>(color.blueF());
+        splat->diameter = static_cast<float>(pointSize);
     }
 
-    // Changes the shader: only when the style changes.
+    // Disc: the splat prop (our shader); Sphere: VTK's lit sphere impostors on the actor.
     void applyPointStyle() {
         vtkProperty* p = actor->GetProperty();
-        auto* sp = vtkOpenGLShaderProperty::SafeDownCast(actor->GetShaderProperty());
-        if (!sp) throw Error("point cloud layer: VTK's OpenGL2 module is not initialised");
-        sp->ClearAllFragmentShaderReplacements();
-        if (style == PointStyle::Disc) {
-            p->RenderPointsAsSpheresOff();
-            p->LightingOff();  // the colour is exactly the layer colour
-            // A pre-replacement that keeps the tag, so VTK still fills it in before our snippet runs.
-            sp->AddFragmentShaderReplacement("//VTK::TCoord::Impl", true,
-                                             std::string("//VTK::TCoord::Impl\n") + shaders::pointDiscFrag, false);
-        } else {
-            p->RenderPointsAsSpheresOn();
-            p->LightingOn();
-            p->SetAmbient(0.25);
-            p->SetDiffuse(0.8);
-            p->SetSpecular(0.3);
-            p->SetSpecularPower(30.0);
+        p->RenderPointsAsSpheresOn();
+        p->LightingOn();
+        p->SetAmbient(0.25);
+        p->SetDiffuse(0.8);
+        p->SetSpecular(0.3);
+        p->SetSpecularPower(30.0);
+        if (renderer) {
+            renderer->RemoveActor(actor);
+            renderer->RemoveViewProp(splat);
+            if (style == PointStyle::Disc) renderer->AddViewProp(splat);
+            else renderer->AddActor(actor);
         }
     }
 
@@ -110,25 +213,29 @@ void PointCloudLayer::attach(vtkRenderer* renderer) {
     detach();
     if (!renderer) return;
     d_->renderer = renderer;
-    renderer->AddActor(d_->actor);
+    d_->applyPointStyle();  // adds the prop of the current style
 }
 
 void PointCloudLayer::detach() {
     if (!d_->renderer) return;
     d_->renderer->RemoveActor(d_->actor);
+    d_->renderer->RemoveViewProp(d_->splat);
     d_->renderer = nullptr;
 }
 
 vtkRenderer* PointCloudLayer::renderer() const { return d_->renderer.Get(); }
 
 void PointCloudLayer::setPoints(const PointCloud& cloud) {
-    const int dim = cloud.dim;
-    if (dim < 1 || dim > 3) throw Error("point cloud layer: dimension " + std::to_string(dim) + " is not 1, 2 or 3");
+    if (cloud.dim < 1 || cloud.dim > 3) throw Error("point cloud layer: dimension " + std::to_string(cloud.dim) + " is not 1, 2 or 3");
     const std::size_t n = cloud.size();
-    if (cloud.points.size() != n * static_cast<std::size_t>(dim))
+    if (cloud.points.size() != n * static_cast<std::size_t>(std::max(cloud.dim, 0)))
         throw Error("point cloud layer: " + std::to_string(cloud.points.size()) + " coordinates for " +
-                    std::to_string(n) + " points in dimension " + std::to_string(dim));
+                    std::to_string(n) + " points in dimension " + std::to_string(cloud.dim));
+    setPoints(cloud.points.data(), n, cloud.dim);
+}
 
+void PointCloudLayer::setPoints(const double* coords, std::size_t n, int dim) {
+    if (dim < 1 || dim > 3) throw Error("point cloud layer: dimension " + std::to_string(dim) + " is not 1, 2 or 3");
     const auto count = static_cast<vtkIdType>(n);
     if (count != d_->coords->GetNumberOfTuples()) {
         d_->coords->SetNumberOfTuples(count);
@@ -137,13 +244,23 @@ void PointCloudLayer::setPoints(const PointCloud& cloud) {
         clearColors();  // per-point colours belonged to the old points
     }
     float* out = d_->coords->GetPointer(0);
-    const double* in = cloud.points.data();
+    const double* in = coords;
+    float lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (std::size_t i = 0; i < n; ++i, in += dim, out += 3) {
         out[0] = static_cast<float>(in[0]);
         out[1] = dim > 1 ? static_cast<float>(in[1]) : 0.0f;
         out[2] = dim > 2 ? static_cast<float>(in[2]) : 0.0f;
+        for (int k = 0; k < 3; ++k) {
+            lo[k] = std::min(lo[k], out[k]);  // NaN never wins a comparison: it stays out of the bounds
+            hi[k] = std::max(hi[k], out[k]);
+        }
+    }
+    for (int k = 0; k < 3; ++k) {
+        d_->splat->bounds[2 * k] = lo[k] <= hi[k] ? lo[k] : 0.0;
+        d_->splat->bounds[2 * k + 1] = lo[k] <= hi[k] ? hi[k] : 0.0;
     }
     d_->coords->Modified();
+    d_->splat->coordsDirty = true;
     d_->points->Modified();
     d_->polyData->Modified();
 }
@@ -174,12 +291,15 @@ void PointCloudLayer::setColors(const std::vector<unsigned char>& rgb) {
         d_->mapper->ScalarVisibilityOn();
         d_->perPoint = true;
     }
+    d_->splat->colors = d_->colors;
+    d_->splat->colorsDirty = true;
     d_->polyData->Modified();
 }
 
 void PointCloudLayer::clearColors() {
     if (!d_->perPoint) return;
     d_->polyData->GetPointData()->SetScalars(nullptr);
+    d_->splat->colors = nullptr;
     d_->mapper->ScalarVisibilityOff();
     d_->perPoint = false;
     d_->polyData->Modified();
@@ -192,11 +312,17 @@ void PointCloudLayer::setPointSize(double pixels) {
 
 double PointCloudLayer::pointSize() const { return d_->pointSize; }
 
-void PointCloudLayer::setOpacity(double opacity) { d_->actor->GetProperty()->SetOpacity(std::clamp(opacity, 0.0, 1.0)); }
+void PointCloudLayer::setOpacity(double opacity) {
+    d_->actor->GetProperty()->SetOpacity(std::clamp(opacity, 0.0, 1.0));
+    d_->splat->opacity = static_cast<float>(std::clamp(opacity, 0.0, 1.0));
+}
 
 double PointCloudLayer::opacity() const { return d_->actor->GetProperty()->GetOpacity(); }
 
-void PointCloudLayer::setVisible(bool visible) { d_->actor->SetVisibility(visible ? 1 : 0); }
+void PointCloudLayer::setVisible(bool visible) {
+    d_->actor->SetVisibility(visible ? 1 : 0);
+    d_->splat->SetVisibility(visible ? 1 : 0);
+}
 
 bool PointCloudLayer::isVisible() const { return d_->actor->GetVisibility() != 0; }
 

@@ -17,7 +17,7 @@ namespace tl::ui {
 class PointCloudLayer {
 public:
     enum class PointStyle {
-        Disc,   // flat, antialiased disc in the layer colour (shaders/point_disc.frag.glsl); 2-D default
+        Disc,   // flat, antialiased splat (shaders/point_splat.*.glsl, drawn by our own program); 2-D default
         Sphere  // lit sphere impostor (VTK's RenderPointsAsSpheres); for 3-D clouds
     };
 
@@ -35,6 +35,8 @@ public:
     // Copies the coordinates into the layer's point buffer (reallocated only when the count changes).
     // Throws tl::Error when cloud.dim is not 1, 2 or 3 or the coordinate array is ragged.
     void setPoints(const PointCloud& cloud);
+    // The same from raw row-major coordinates (n rows of dim values), without building a PointCloud.
+    void setPoints(const double* coords, std::size_t n, int dim);
     std::size_t size() const;
 
     // One colour for every point (used when no per-point colours are set).

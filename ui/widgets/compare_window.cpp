@@ -92,7 +92,10 @@ struct CompareWindow::Impl {
     std::vector<std::jthread> reapers;  // old runners being cancelled and joined off the GUI thread
     std::vector<PanelView> panels;
     vtkNew<vtkCamera> camera;  // linked: every view looks through it
-    bool cameraFitted = false;
+    // 0: not fitted; 1: fitted to the first frames (refit once when the runs are complete, unless the
+    // user has moved the camera since); 2: done.
+    int fitState = 0;
+    bool userMovedCamera = false;
     int viewDim = 2;
     LayerOptions layers;
 
@@ -246,7 +249,8 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     QAction* fit = tb->addAction("fit view");
     fit->setToolTip("Fit the linked cameras to the data (R)");
     connect(fit, &QAction::triggered, this, [this] {
-        d_->cameraFitted = false;
+        d_->fitState = 0;
+        d_->userMovedCamera = false;
         refreshViews(true);
     });
 
@@ -346,7 +350,7 @@ const Scenario& CompareWindow::scenario() const { return d_->scenario; }
 void CompareWindow::setScenario(const Scenario& scenario) {
     const bool measuresChanged = scenario.source != d_->scenario.source || scenario.target != d_->scenario.target;
     d_->scenario = scenario;
-    if (measuresChanged) d_->cameraFitted = false;
+    if (measuresChanged) d_->fitState = 0;
     restart();
 }
 
@@ -404,10 +408,11 @@ void CompareWindow::buildViews() {
         p.scene = std::make_unique<PanelScene>(p.view->renderer(), p.view->devicePixelRatioF());
         p.scene->setOptions(d_->layers);
         connect(p.view, &VtkViewWidget::cameraInteracted, this, [this] {
+            d_->userMovedCamera = true;
             for (auto& q : d_->panels) q.view->requestRender();
         });
     }
-    d_->cameraFitted = false;
+    d_->fitState = 0;
     d_->addPanel->setEnabled(n < kMaxGuiPanels);
 }
 
@@ -529,7 +534,7 @@ bool CompareWindow::openScenario(const QString& path) {
     }
     if (static_cast<int>(s.panels.size()) > kMaxGuiPanels)
         statusBar()->showMessage(QString("%1 panels: the window shows them all; add/remove works up to %2").arg(s.panels.size()).arg(kMaxGuiPanels), 8000);
-    d_->cameraFitted = false;
+    d_->fitState = 0;
     d_->scenario = s;
     restart();
     addRecent(QFileInfo(path).absoluteFilePath());
@@ -700,13 +705,14 @@ void CompareWindow::refreshViews(bool force) {
         p.scene->setStatus(text);
         if (f && f->dim != d_->viewDim) {
             d_->viewDim = f->dim;
-            d_->cameraFitted = false;
+            d_->fitState = 0;
             for (auto& q : d_->panels)
                 q.view->setInteraction(f->dim == 3 ? VtkViewWidget::Interaction::Trackball3D : VtkViewWidget::Interaction::Pan2D);
         }
         p.view->requestRender();
     }
-    if (!d_->cameraFitted) {
+    const bool finished = computationFinished();
+    if (d_->fitState == 0 || (d_->fitState == 1 && finished)) {
         // One fit for the linked camera: the union of every panel's data bounds.
         double b[6] = {0, 0, 0, 0, 0, 0};
         bool any = false;
@@ -721,8 +727,8 @@ void CompareWindow::refreshViews(bool force) {
         }
         if (any && !d_->panels.empty()) {
             for (auto& p : d_->panels) p.view->setFitBounds(b);
-            d_->panels.front().view->resetCamera();
-            d_->cameraFitted = computationFinished();  // refit once more when the runs are complete
+            if (d_->fitState == 0 || !d_->userMovedCamera) d_->panels.front().view->resetCamera();
+            d_->fitState = finished ? 2 : 1;
         }
     }
 }
@@ -756,7 +762,8 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
         showError("Still computing: export when the progress bar is gone (or cancel the computation).");
         return false;
     }
-    const RunSnapshot run = RunSnapshot::of(*d_->runner);
+    RunSnapshot run = RunSnapshot::of(*d_->runner);
+    run.scenario = d_->scenario;  // with every live edit (the runner's copy too, but this is the source of truth)
     d_->exporting = true;
     const bool wasPlaying = d_->playing;
     setPlaying(false);
@@ -783,6 +790,7 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
     } catch (const std::exception& e) {
         progress.close();
         d_->exporting = false;
+        setPlaying(wasPlaying);
         showError("Export failed: " + QString::fromUtf8(e.what()));
         return false;
     }

@@ -27,6 +27,13 @@ ParamForm::ParamForm(std::vector<ParamSpec> specs, const ParamValues& values, QW
             break;
         }
         case ParamType::Integer: {
+            if (s.max > std::numeric_limits<int>::max() || s.min < std::numeric_limits<int>::min()) {
+                // Beyond a spin box's int range (e.g. seeds): a text field, validated like the file keys.
+                auto* e = new QLineEdit(this);
+                connect(e, &QLineEdit::editingFinished, this, [this, k] { commit(k); });
+                w = e;
+                break;
+            }
             auto* e = new QSpinBox(this);
             e->setRange(static_cast<int>(std::max<double>(s.min, std::numeric_limits<int>::min())),
                         static_cast<int>(std::min<double>(s.max, std::numeric_limits<int>::max())));
