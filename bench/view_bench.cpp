@@ -2,7 +2,9 @@
 // window draws) vs a minimal raw-OpenGL draw of the same moving points (one VBO, GL_POINTS, the same
 // round-splat fragment rule), both in a QOpenGLWidget of the same size, both timed as "new positions
 // -> drawn and read back" (grabFramebuffer), so the readback cost is the same on both sides.
-// Needs an X server (xvfb-run -a). Prints one JSON object.
+// Needs an X server (xvfb-run -a). Prints one JSON object. Profiling knobs: TL_VIEWBENCH_VERBOSE=1
+// (per-frame times), TL_VIEWBENCH_STATIC=1 (the app side draws without new coordinates),
+// TL_VIEWBENCH_ONLY=app|raw (draw one side only, e.g. under perf).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
     view.show();
     tl::ui::PanelScene scene(view.renderer(), view.devicePixelRatioF());
     tl::ui::LayerOptions l;
-    l.target = l.overlays = false;
+    l.target = l.overlays = l.trajectories = false;  // the points alone, as the raw peer draws them
     l.color = tl::ui::ColorMode::Uniform;
     scene.setOptions(l);
     RawPointsWidget raw;

@@ -2,7 +2,7 @@
 //VTK::Output::Dec
 // Antialiased round point: coverage = clamp((1 - r)/px + 1/2, 0, 1), r = |2 gl_PointCoord - 1|,
 // px = 2/diameter (one framebuffer pixel in point units), times the layer opacity.
-in vec3 splatColor;
+flat in vec3 splatColor;
 uniform float pointDiameter;
 uniform float layerOpacity;
 void main() {

@@ -7,7 +7,7 @@ uniform mat4 WCDCMatrix;    // VTK's key matrix (already laid out for GLSL)
 uniform float pointDiameter;  // framebuffer pixels
 uniform int usePointColors;
 uniform vec3 layerColor;
-out vec3 splatColor;
+flat out vec3 splatColor;  // one vertex per point: nothing to interpolate
 void main() {
   gl_Position = WCDCMatrix * vec4(vertexMC, 1.0);
   gl_PointSize = pointDiameter;

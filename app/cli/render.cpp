@@ -27,7 +27,7 @@ const std::vector<OptionSpec> kRenderOptions = {
     {"height", true, "image height in pixels (default 720; even for MP4)"},
     {"fps", true, "frames per second of the video (default 30)"},
     {"panel", true, "render only panel K (1-based; default: all panels in the compare grid)"},
-    {"layers", true, "comma list of particles,trajectories,density,velocity,ellipses,target (default particles,ellipses,target)"},
+    {"layers", true, "comma list of particles,trajectories,density,velocity,ellipses,target (default particles,trajectories,ellipses,target)"},
     {"color", true, "particle colours: position | speed | label | uniform (default position)"},
     {"threads", true, "worker threads, 0 = all cores (default 0)"},
 };
@@ -46,7 +46,7 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     s.height = static_cast<int>(a.integer("height", 720, 16, 8192));
     s.fps = a.real("fps", 30, 0.1, 240);
     s.panel = static_cast<int>(a.integer("panel", 0, 0, kMaxPanels)) - 1;
-    s.layers = ui::layerOptionsFromText(a.text("layers", "particles,ellipses,target"), a.text("color", "position"));
+    s.layers = ui::layerOptionsFromText(a.text("layers", "particles,trajectories,ellipses,target"), a.text("color", "position"));
     const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
     const Scenario scenario = loadScenario(a.positional().front());
     if (s.panel >= static_cast<int>(scenario.panels.size()))

@@ -83,6 +83,7 @@ private:
     std::condition_variable idleCv_;
     std::shared_ptr<const Measure> source_, target_;
     std::string error_;
+    double sourceDivergence_ = std::numeric_limits<double>::quiet_NaN();  // S_eps(source, target), once per run
     bool idle_ = false;
     bool exited_ = false;  // the compute thread returned (stop or sampling failure)
     std::function<void()> onUpdate_;

@@ -257,7 +257,7 @@ struct PanelScene::Impl {
         legend.setFontSize(10);
         legend.setColor(kEllipseColors[0]);
         for (LineProp* p : {&trajectories, &glyphs, &ellipses}) r->AddActor(p->actor);
-        trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.0 * dpr));
+        trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.2 * dpr));
         glyphs.actor->GetProperty()->SetLineWidth(static_cast<float>(1.4 * dpr));
         ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.2 * dpr));
         densityImage->SetDimensions(2, 2, 1);
@@ -398,7 +398,7 @@ struct PanelScene::Impl {
                 xyz(*frames[s], i, p);
                 // Older segments fade out: alpha grows with the frame's age rank.
                 const double age = static_cast<double>(s) / static_cast<double>(k);
-                ids.push_back(trajectories.add(p[0], p[1], p[2], c, static_cast<int>(255 * (0.06 + 0.6 * age * age))));
+                ids.push_back(trajectories.add(p[0], p[1], p[2], c, static_cast<int>(255 * (0.1 + 0.65 * age * std::sqrt(age)))));
             }
             if (ids.size() >= 2) trajectories.lines->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
         }

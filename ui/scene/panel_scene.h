@@ -25,7 +25,7 @@ const char* colorModeName(ColorMode m);
 
 struct LayerOptions {
     bool particles = true;
-    bool trajectories = false;
+    bool trajectories = true;   // the paths so far: straight for OT, bent for flow matching
     bool density = false;
     bool glyphs = false;
     bool overlays = true;   // covariance ellipses of the closed-form Gaussians (frame.overlays)

@@ -27,6 +27,7 @@
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
+#include <vtkRendererCollection.h>
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
 #include <vtkUnsignedCharArray.h>
@@ -100,8 +101,11 @@ public:
         vtkOpenGLState::ScopedglEnableDisable depthTest(st, GL_DEPTH_TEST);
         st->vtkglDepthMask(GL_FALSE);
         st->vtkglDisable(GL_DEPTH_TEST);
+        vtkOpenGLState::ScopedglBlendFuncSeparate blendFunc(st);
+        vtkOpenGLState::ScopedglEnableDisable scissor(st, GL_SCISSOR_TEST);
+        if (ren->GetRenderWindow()->GetRenderers()->GetNumberOfItems() == 1) st->vtkglDisable(GL_SCISSOR_TEST);  // one viewport: nothing to clip
         st->vtkglEnable(GL_BLEND);
-        st->vtkglBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+        st->vtkglBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
         glEnable(GL_PROGRAM_POINT_SIZE);
         glDrawArrays(GL_POINTS, 0, static_cast<GLsizei>(n));
         glDisable(GL_PROGRAM_POINT_SIZE);
