@@ -65,7 +65,9 @@ public:
         auto* win = ren ? vtkOpenGLRenderWindow::SafeDownCast(ren->GetRenderWindow()) : nullptr;
         auto* cam = ren ? vtkOpenGLCamera::SafeDownCast(ren->GetActiveCamera()) : nullptr;
         if (!win || !cam) return 0;
-        vtkShaderProgram* prog = win->GetShaderCache()->ReadyShaderProgram(shaders::pointSplatVert, shaders::pointSplatFrag, "");
+        const bool perPoint = colors && colors->GetNumberOfTuples() == n;
+        vtkShaderProgram* prog = win->GetShaderCache()->ReadyShaderProgram(
+            variant(shaders::pointSplatVert, perPoint).c_str(), variant(shaders::pointSplatFrag, perPoint).c_str(), "");
         if (!prog) return 0;
         if (coordsDirty) {
             if (n == uploaded && vbo->Bind()) {
@@ -77,7 +79,6 @@ public:
             }
             coordsDirty = false;
         }
-        const bool perPoint = colors && colors->GetNumberOfTuples() == n;
         if (perPoint && colorsDirty) {
             cbo->Upload(colors->GetPointer(0), static_cast<std::size_t>(3 * n), vtkOpenGLBufferObject::ArrayBuffer);
             colorsDirty = false;
@@ -91,9 +92,9 @@ public:
         cam->GetKeyMatrices(ren, wcvc, normals, vcdc, wcdc);
         prog->SetUniformMatrix("WCDCMatrix", wcdc);
         prog->SetUniformf("pointDiameter", diameter);
+        prog->SetUniformf("halfDiameter", 0.5f * std::max(diameter, 1.0f));
         prog->SetUniformf("layerOpacity", opacity);
-        prog->SetUniformi("usePointColors", perPoint ? 1 : 0);
-        prog->SetUniform3f("layerColor", color);
+        if (!perPoint) prog->SetUniform3f("layerColor", color);
         vtkOpenGLState* st = win->GetState();
         // 2-D splats need no depth: they lie in one plane and layer in draw order (the fragment
         // rate of software GL is what a frame costs).
@@ -112,6 +113,18 @@ public:
         vao->Release();
         return 1;
     }
+    // The program source with TL_POINT_COLORS defined (per-point colours) or not (one colour), right
+    // after the version line VTK substitutes for //VTK::System::Dec.
+    static std::string variant(const char* source, bool perPoint) {
+        std::string s = source;
+        if (perPoint) {
+            const std::string tag = "//VTK::System::Dec\n";
+            const std::size_t at = s.find(tag);
+            s.insert(at == std::string::npos ? 0 : at + tag.size(), "#define TL_POINT_COLORS\n");
+        }
+        return s;
+    }
+
     vtkTypeBool HasTranslucentPolygonalGeometry() override { return 0; }
     vtkTypeBool HasOpaqueGeometry() override { return 1; }
     void ReleaseGraphicsResources(vtkWindow*) override {
