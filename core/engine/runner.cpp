@@ -73,6 +73,11 @@ void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
         panels_[k].spec.params = params;
         scenario_.panels[k].params = params;  // scenario() describes what is computed (the compute thread never reads it)
         panels_[k].dirty = true;
+        // Busy from now on (not Pending: a pending panel would show its new run live instead of the
+        // last complete one): nobody sees "done" for the old parameters in between.
+        panels_[k].status.state = PanelState::Running;
+        panels_[k].status.progress = 0;
+        panels_[k].status.stage = "restarting";
         panels_[k].runStop.request_stop();
         if (restart) {
             exited_ = false;

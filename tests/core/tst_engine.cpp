@@ -584,6 +584,27 @@ private slots:
         QVERIFY(diff < 1e-12);
     }
 
+    // A parameter change after a run finished: the panel is busy at once (no window in which the old
+    // run still reads as done) and scenario() describes the new parameters; the old frames stay shown
+    // until the new run completes.
+    void paramsChangeIsBusyAtOnce() {
+        const tl::PanelSpec a = panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 10LL}});
+        const tl::PanelSpec b = panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 3000LL}});
+        auto r = start(scenario("gaussian:n=800,seed=47", "moons:n=800,seed=48", 11, {a}));
+        QVERIFY(r->waitIdle(120s));
+        QCOMPARE(r->status(0).state, tl::PanelState::Done);
+        const auto before = r->history(0)->snapshot();
+        r->setPanelParams(0, b.params);
+        QVERIFY(r->status(0).state != tl::PanelState::Done);
+        QCOMPARE(r->scenario().panels[0].params.integer("steps"), 3000LL);
+        QVERIFY(waitFor([&] { return r->status(0).generation == 2; }, 30s));
+        QCOMPARE(r->history(0)->size(), before.size());  // the last complete run, while the new one computes
+        QVERIFY(r->history(0)->at(0) == before.front());
+        QVERIFY(r->waitIdle(120s));
+        QCOMPARE(r->status(0).state, tl::PanelState::Done);
+        QCOMPARE(r->status(0).summary.nfe, 3000L);
+    }
+
     // New parameters after cancel() restart the compute thread (runner.cpp): the panel runs again with
     // them (generation 2, Done, the new method's note) and waitIdle returns true (it used to time out:
     // idle_ was cleared with no thread left to set it). A 50-point run takes milliseconds: 2 s is generous.
