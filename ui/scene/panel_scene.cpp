@@ -603,10 +603,9 @@ FramePtr PanelScene::show(const std::vector<FramePtr>& frames, double t) {
     while (k + 1 < frames.size() && frames[k + 1]->t <= t + 1e-12) ++k;
     const bool sameRun = !d_->run.empty() && d_->run.front() == frames.front() && d_->run.size() == frames.size();
     if (sameRun && d_->shown == frames[k] && !d_->dirty) return d_->shown;
-    const bool newFrames = !sameRun;
     d_->run = frames;
-    if (newFrames) d_->updateRunCache(frames);
-    else if (d_->runKey != frames.front().get()) d_->updateRunCache(frames);
+    // Per-run colours and bounds: recomputed for a new run, a new source/target, or more frames.
+    if (d_->runKey != frames.front().get() || d_->runFrames != frames.size()) d_->updateRunCache(frames);
     d_->dirty = false;
     const Frame& f = *frames[k];
     const bool needVelocity = d_->opt.color == ColorMode::Speed || d_->opt.glyphs;
