@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "engine/runner.h"
 #include "engine/scenario.h"
 #include "flows/empirical_posterior.h"
+#include "gradient_flows/grid.h"
+#include "gradient_flows/jko.h"
+#include "util/parallel.h"
+#include "gradient_flows/pair_forces.h"
 #include "kernels/reduce.h"
 #include "measure/spec.h"
 #include "ot/exact.h"
@@ -169,6 +174,41 @@ int benchFmField(const tl::cli::Args& a) {
     return 0;
 }
 
+// All-pairs interaction forces (science.md §4 (17)) for W = |z|^4/4 - |z|^2/2 on n 2-D points
+// (--source SPEC, default gaussian:n=<n>,seed=11; weights from the measure): best-of-reps seconds
+// per evaluation on 1 and 2 threads, ns per pair on 1 thread, and the weighted force norm
+// sqrt(sum_i w_i |F_i|^2) for an agreement check with the NumPy peer (bench/run_benchmarks.py).
+int benchPairForces(const tl::cli::Args& a) {
+    const auto n0 = static_cast<std::size_t>(a.integer("n", 10000, 1, 1'000'000));
+    const int reps = static_cast<int>(a.integer("reps", 5, 1, 1000));
+    const tl::PointCloud cloud = tl::measureFromSpec(a.text("source", "gaussian:n=" + std::to_string(n0) + ",seed=11"));
+    const std::size_t n = cloud.size();
+    const int dim = cloud.dim;
+    const tl::gf::PairKernel k = tl::gf::attractiveRepulsive(4, 2);
+    std::vector<double> out(n * dim);
+    json j;
+    j["simd"] = tl::gf::pairForcesTargetName();
+    j["n"] = n;
+    j["dim"] = dim;
+    for (int threads : {1, 2}) {
+        tl::gf::pairForces(dim, cloud.points.data(), cloud.weights.data(), n, k, out.data(), threads);  // warm up
+        double best = 1e300;
+        for (int r = 0; r < reps; ++r) {
+            const auto t0 = Clock::now();
+            tl::gf::pairForces(dim, cloud.points.data(), cloud.weights.data(), n, k, out.data(), threads);
+            best = std::min(best, since(t0));
+        }
+        j[threads == 1 ? "seconds_1_thread" : "seconds_2_threads"] = best;
+    }
+    j["ns_per_pair"] = j["seconds_1_thread"].get<double>() * 1e9 / (static_cast<double>(n) * static_cast<double>(n));
+    double norm2 = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        for (int c = 0; c < dim; ++c) norm2 += cloud.weights[i] * out[i * dim + c] * out[i * dim + c];
+    j["force_norm"] = std::sqrt(norm2);
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
 // Wall time of a whole scenario through the Runner (sampling, all panels, metrics), no file output.
 int benchScenario(const tl::cli::Args& a) {
     const tl::Scenario sc = tl::loadScenario(a.required("scenario"));
@@ -190,6 +230,56 @@ int benchScenario(const tl::cli::Args& a) {
     return 0;
 }
 
+// One entropic JKO step (heat, default epsilon/tau of the gradient-flow dynamics) on an n x n grid
+// from a Gaussian, after one warm-up step (the dynamics warm-starts every step from the previous
+// one). The bound: a scaling iteration streams at least ~11 grid arrays (two separable
+// convolutions: in, scratch, out each way; the prox reads Ka and writes q and b) through memory;
+// its time at the triad bandwidth measured in the same run.
+int benchJko(const tl::cli::Args& a) {
+    const int n = static_cast<int>(a.integer("n", 256, 8, 4096));
+    const int reps = static_cast<int>(a.integer("reps", 3, 1, 100));
+    const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    const tl::Measure src = tl::sampleMeasure("gaussian:n=100,cov=0.5;0.2;0.2;0.3,seed=1");
+    const tl::gf::Projection proj = tl::gf::projectMeasure(src, n, 4.0, "bench");
+    tl::gf::JkoEnergy energy;
+    tl::gf::JkoOptions opt;
+    opt.threads = threads;
+    tl::gf::JkoSolver solver(proj.grid, energy, opt);
+    solver.step(0.01);  // warm-up: the dynamics always warm-starts from the previous step
+    double best = 1e300;
+    int iterations = 0;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = Clock::now();
+        iterations = solver.step(0.01);
+        best = std::min(best, since(t0));
+    }
+    // triad a = b + s c over 3 arrays of 32 MB (beyond the caches), best of 5
+    const std::size_t m = std::size_t(4) << 20;
+    std::vector<double> x(m, 1.0), y(m, 2.0), z(m, 0.0);
+    double triad = 1e300;
+    for (int r = 0; r < 5; ++r) {
+        const auto t0 = Clock::now();
+        tl::parallelFor(m, 1 << 16, threads, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) z[i] = x[i] + 0.5 * y[i];
+        });
+        triad = std::min(triad, since(t0));
+    }
+    const double bandwidth = 3.0 * 8.0 * static_cast<double>(m) / triad;  // bytes/s
+    const double bytesPerIteration = 11.0 * 8.0 * static_cast<double>(n) * n;
+    const double perIteration = best / (iterations + 1);  // + the final a-update
+    json j;
+    j["grid"] = n;
+    j["seconds_per_step"] = best;
+    j["iterations"] = iterations;
+    j["seconds_per_iteration"] = perIteration;
+    j["bandwidth_gb_s"] = bandwidth / 1e9;
+    j["bound_seconds_per_iteration"] = bytesPerIteration / bandwidth;
+    j["ratio_to_bound"] = perIteration / (bytesPerIteration / bandwidth);
+    j["kernel_radius_cells"] = tl::gf::GaussianConvolution(n, 8.0 / n, opt.epsilon).radius();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
 const std::vector<tl::cli::OptionSpec> kOptions = {
     {"source", true, "source SPEC"}, {"target", true, "target SPEC"}, {"epsilon", true, "Sinkhorn epsilon"},
     {"threads", true, "threads"},    {"n", true, "kernel size"},      {"reps", true, "repetitions (best of)"},
@@ -202,7 +292,7 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|scenario [options]\n" << tl::cli::usageOf(kOptions);
+        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|scenario [options]\n" << tl::cli::usageOf(kOptions);
         return 2;
     }
     try {
@@ -212,7 +302,9 @@ int main(int argc, char** argv) {
         if (cmd == "sinkhorn") return benchSinkhorn(a);
         if (cmd == "exact") return benchExact(a);
         if (cmd == "fm-field") return benchFmField(a);
+        if (cmd == "pairforces") return benchPairForces(a);
         if (cmd == "scenario") return benchScenario(a);
+        if (cmd == "jko") return benchJko(a);
         std::cerr << "error: unknown benchmark '" << cmd << "'\n";
         return 2;
     } catch (const std::exception& e) {

@@ -5,7 +5,8 @@
 namespace tl {
 
 const std::vector<DynamicsInfo>& dynamicsRegistry() {
-    static const std::vector<DynamicsInfo> all = {dyn::otDisplacementInfo(), dyn::flowMatchingInfo(), dyn::diffusionInfo()};
+    static const std::vector<DynamicsInfo> all = {dyn::otDisplacementInfo(), dyn::flowMatchingInfo(), dyn::diffusionInfo(), dyn::gradientFlowInfo(),
+                                                   dyn::interactingParticlesInfo()};
     return all;
 }
 

@@ -6,4 +6,6 @@ namespace tl::dyn {
 DynamicsInfo otDisplacementInfo();
 DynamicsInfo flowMatchingInfo();
 DynamicsInfo diffusionInfo();
+DynamicsInfo gradientFlowInfo();
+DynamicsInfo interactingParticlesInfo();
 }  // namespace tl::dyn

@@ -18,6 +18,7 @@ namespace tl {
 struct RunContext {
     std::stop_token stop;
     int threads = 0;
+    std::string baseDir;  // the scenario's folder: relative paths in parameters resolve here
     // fraction in [0, 1] of this panel's work, and what it is doing ("solving OT", "training" ...).
     std::function<void(double, const std::string&)> progress;
     // Receives each frame in time order (the runner adds common metrics and records it). Not
@@ -36,7 +37,8 @@ struct RunSummary {
 class Dynamics {
 public:
     virtual ~Dynamics() = default;
-    // Computes and emits the frames at `times` (ascending; times.front() = 0, times.back() = 1).
+    // Computes and emits the frames at `times` (ascending; times.front() = 0, times.back() = the
+    // scenario's duration). `target` is an empty measure (no points) for dynamics that need none.
     // Throws tl::Error with a plain message when the measures do not fit (e.g. the field needs a
     // Gaussian source) or the computation fails; returns early with cancelled = true on cancel.
     virtual RunSummary run(const Measure& source, const Measure& target, const ParamValues& params, const std::vector<double>& times,
@@ -48,6 +50,9 @@ struct DynamicsInfo {
     std::string help;
     std::vector<ParamSpec> params;
     std::function<std::unique_ptr<Dynamics>()> make;
+    bool needsTarget = true;  // false: runs from the source alone (gradient flows, tokens, ...)
+    // Checks that involve several keys (e.g. a > b); throws tl::Error naming `context` and the key.
+    std::function<void(const ParamValues&, const std::string& context)> validate = {};
 };
 
 const std::vector<DynamicsInfo>& dynamicsRegistry();

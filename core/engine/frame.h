@@ -1,6 +1,7 @@
 // A Frame is one published, immutable state of a dynamics at time t: particle positions (one row
-// per particle, fixed order across frames), weights, optional velocities, per-frame metrics and
-// closed-form overlays (e.g. the Gaussian mean/covariance theory predicts at t).
+// per particle, fixed order across frames), weights, optional velocities, and/or a density on a
+// regular 2-D grid (science.md §4, grid gradient flows), per-frame metrics and closed-form overlays
+// (e.g. the Gaussian mean/covariance theory predicts at t).
 #pragma once
 #include <Eigen/Dense>
 #include <memory>
@@ -17,6 +18,18 @@ struct GaussianOverlay {
     Eigen::MatrixXd cov;
 };
 
+// A density on the square [-extent, extent]^2 divided into cells x cells equal cells; values are
+// densities at the cell centres (row-major, values[iy * cells + ix], y up), sum(values) * h^2 = 1.
+struct DensityGrid {
+    int cells = 0;
+    double extent = 0;
+    std::vector<double> values;
+
+    double h() const { return 2 * extent / cells; }
+    double cellArea() const { return h() * h(); }
+    double center(int i) const { return -extent + (i + 0.5) * h(); }
+};
+
 struct Frame {
     double t = 0;
     int dim = 2;
@@ -25,6 +38,7 @@ struct Frame {
     std::vector<double> velocities;  // rows * dim, or empty
     std::vector<std::pair<std::string, double>> metrics;
     std::vector<GaussianOverlay> overlays;
+    std::shared_ptr<const DensityGrid> density;  // grid dynamics (may be the only content)
 
     std::size_t rows() const { return weights.size(); }
     double metric(const std::string& name, double fallback = std::numeric_limits<double>::quiet_NaN()) const;

@@ -67,10 +67,17 @@ void appendValues(std::string& s, std::size_t n, F value) {
     }
 }
 
-std::string frameName(std::size_t f, const char* ext) {
-    char name[40];
-    std::snprintf(name, sizeof name, "frame_%04zu.%s", f, ext);
+std::string frameName(std::size_t f, const char* ext, const char* stem = "frame") {
+    char name[64];
+    std::snprintf(name, sizeof name, "%s_%04zu.%s", stem, f, ext);
     return name;
+}
+
+void checkGrid(const Frame& f) {
+    const DensityGrid& g = *f.density;
+    if (g.cells < 1 || !(g.extent > 0) || g.values.size() != static_cast<std::size_t>(g.cells) * g.cells)
+        throw Error("frame at t = " + std::to_string(f.t) + ": a density grid of " + std::to_string(g.values.size()) + " values for " +
+                    std::to_string(g.cells) + " cells per side");
 }
 
 }  // namespace
@@ -91,6 +98,49 @@ std::string frameCsv(const Frame& f) {
         }
         s += '\n';
     }
+    return s;
+}
+
+std::string densityCsv(const Frame& f) {
+    if (!f.density) throw Error("frame at t = " + std::to_string(f.t) + " has no density grid");
+    checkGrid(f);
+    const DensityGrid& g = *f.density;
+    std::string s = "x,y,density\n";
+    s.reserve(g.values.size() * 40 + 16);
+    for (int iy = 0; iy < g.cells; ++iy)
+        for (int ix = 0; ix < g.cells; ++ix) {
+            appendNumber(s, g.center(ix));
+            s += ',';
+            appendNumber(s, g.center(iy));
+            s += ',';
+            appendNumber(s, g.values[static_cast<std::size_t>(iy) * g.cells + ix]);
+            s += '\n';
+        }
+    return s;
+}
+
+std::string densityVti(const Frame& f) {
+    if (!f.density) throw Error("frame at t = " + std::to_string(f.t) + " has no density grid");
+    checkGrid(f);
+    const DensityGrid& g = *f.density;
+    const std::string ext = "0 " + std::to_string(g.cells - 1) + " 0 " + std::to_string(g.cells - 1) + " 0 0";
+    std::string s = "<?xml version=\"1.0\"?>\n<VTKFile type=\"ImageData\" version=\"0.1\" byte_order=\"LittleEndian\">\n";
+    s += "  <ImageData WholeExtent=\"" + ext + "\" Origin=\"";
+    appendNumber(s, g.center(0));
+    s += ' ';
+    appendNumber(s, g.center(0));
+    s += " 0\" Spacing=\"";
+    appendNumber(s, g.h());
+    s += ' ';
+    appendNumber(s, g.h());
+    s += " 1\">\n";
+    s += "    <FieldData>\n      <DataArray type=\"Float64\" Name=\"TimeValue\" NumberOfTuples=\"1\" format=\"ascii\">";
+    appendNumber(s, f.t);
+    s += "</DataArray>\n    </FieldData>\n";
+    s += "    <Piece Extent=\"" + ext + "\">\n      <PointData Scalars=\"density\">\n";
+    s += "        <DataArray type=\"Float64\" Name=\"density\" format=\"ascii\">\n";
+    appendValues(s, g.values.size(), [&](std::string& o, std::size_t i) { appendNumber(o, g.values[i]); });
+    s += "        </DataArray>\n      </PointData>\n      <CellData>\n      </CellData>\n    </Piece>\n  </ImageData>\n</VTKFile>\n";
     return s;
 }
 
@@ -161,6 +211,9 @@ std::string metricsCsv(const Scenario& scenario, const std::vector<std::vector<F
         for (const auto& f : frames)
             for (const auto& [name, v] : f->metrics)
                 if (std::find(columns.begin(), columns.end(), name) == columns.end()) columns.push_back(name);
+    // Always present (empty where a panel has no free energy / no density): scripts can rely on them.
+    for (const char* fixed : {"energy", "entropy"})
+        if (std::find(columns.begin(), columns.end(), fixed) == columns.end()) columns.push_back(fixed);
     std::string s = "panel,dynamics,frame,t";
     for (const auto& c : columns) s += "," + c;
     s += "\n";
@@ -193,10 +246,17 @@ bool writeFrameData(const std::string& dir, const Scenario& scenario, const std:
         std::vector<std::pair<double, std::string>> index;
         for (std::size_t f = 0; f < panels[k].size(); ++f) {
             const Frame& frame = *panels[k][f];
-            if (options.csv) writeFileAtomic((root / panel / frameName(f, "csv")).string(), frameCsv(frame));
-            if (options.vtp) {
+            const bool particles = frame.rows() > 0 || !frame.density;
+            if (options.csv && particles) writeFileAtomic((root / panel / frameName(f, "csv")).string(), frameCsv(frame));
+            if (options.csv && frame.density) writeFileAtomic((root / panel / frameName(f, "csv", "density")).string(), densityCsv(frame));
+            if (options.vtp && particles) {
                 const std::string name = frameName(f, "vtp");
                 writeFileAtomic((root / panel / name).string(), frameVtp(frame));
+                index.emplace_back(frame.t, panel + "/" + name);
+            }
+            if (options.vtp && frame.density) {
+                const std::string name = frameName(f, "vti", "density");
+                writeFileAtomic((root / panel / name).string(), densityVti(frame));
                 index.emplace_back(frame.t, panel + "/" + name);
             }
             ++done;

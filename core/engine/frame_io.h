@@ -29,8 +29,8 @@ std::string pvdIndex(const std::vector<std::pair<double, std::string>>& timeAndF
 std::string metricsCsv(const Scenario& scenario, const std::vector<std::vector<FramePtr>>& panels);
 
 struct FrameDataOptions {
-    bool csv = true;    // panel<k>/frame_<ffff>.csv
-    bool vtp = false;   // panel<k>/frame_<ffff>.vtp and panel<k>.pvd
+    bool csv = true;    // panel<k>/frame_<ffff>.csv (particles), panel<k>/density_<ffff>.csv (grids)
+    bool vtp = false;   // panel<k>/frame_<ffff>.vtp, density_<ffff>.vti and panel<k>.pvd
     // Called after each frame with the fraction done (0..1]; returning false cancels.
     std::function<bool(double)> progress;
 };

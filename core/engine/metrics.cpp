@@ -14,8 +14,40 @@ PointCloud frameCloud(const Frame& f) {
     return pc;
 }
 
+GridMoments gridMoments(const DensityGrid& g) {
+    GridMoments r;
+    r.mean.setZero();
+    r.cov.setZero();
+    const double area = g.cellArea();
+    for (int iy = 0; iy < g.cells; ++iy)
+        for (int ix = 0; ix < g.cells; ++ix) {
+            const double p = g.values[static_cast<std::size_t>(iy) * g.cells + ix] * area;
+            const Eigen::Vector2d x(g.center(ix), g.center(iy));
+            r.mass += p;
+            r.mean += p * x;
+            r.cov += p * x * x.transpose();
+            if (p > 0) r.entropy += p * std::log(p / area);
+        }
+    if (r.mass > 0) {
+        r.mean /= r.mass;
+        r.cov = r.cov / r.mass - r.mean * r.mean.transpose();
+    }
+    return r;
+}
+
 void addFrameMetrics(Frame& f, const Frame* previous) {
     static const char* axis[3] = {"x", "y", "z"};
+    if (f.density) {
+        const GridMoments g = gridMoments(*f.density);
+        f.setMetric("entropy", g.entropy);
+        f.setMetric("mass", g.mass);
+        if (f.rows() == 0) {  // a grid-only frame: its moments are the density's
+            for (int k = 0; k < 2; ++k) f.setMetric(std::string("mean_") + axis[k], g.mean[k]);
+            for (int a = 0; a < 2; ++a)
+                for (int b = a; b < 2; ++b) f.setMetric(std::string("cov_") + axis[a] + axis[b], g.cov(a, b));
+            return;
+        }
+    }
     const PointCloud pc = frameCloud(f);
     const Eigen::VectorXd m = pc.mean();
     const Eigen::MatrixXd c = pc.covariance();

@@ -8,7 +8,17 @@
 
 namespace tl {
 
-// Adds mean_*, cov_*, kinetic_energy and path_length (previous may be null for the first frame).
+// Moments of a grid density: mass sum rho h^2, mean, covariance, entropy int rho log rho.
+struct GridMoments {
+    double mass = 0, entropy = 0;
+    Eigen::Vector2d mean;
+    Eigen::Matrix2d cov;
+};
+GridMoments gridMoments(const DensityGrid& g);
+
+// Adds mean_*, cov_*, kinetic_energy and path_length (previous may be null for the first frame);
+// for a frame with a density grid also entropy and mass, and for a grid-only frame the moments of
+// the density instead of the particles'.
 void addFrameMetrics(Frame& f, const Frame* previous);
 PointCloud frameCloud(const Frame& f);
 // Stops early (throws tl::Error) when `stop` is requested.

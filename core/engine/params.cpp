@@ -80,8 +80,18 @@ ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::str
             std::string known;
             for (const auto& c : spec.choices) known += (known.empty() ? "" : ", ") + c;
             if (!p) throw fail("must be one of " + known);
-            for (const auto& c : spec.choices)
+            for (const auto& c : spec.choices) {
                 if (c == *p) return *p;
+                // An open choice "kind:PATH" accepts "kind:" followed by any text (a file path).
+                if (c.ends_with(":PATH") && p->starts_with(c.substr(0, c.size() - 4))) {
+                    const std::size_t prefix = c.size() - 4;
+                    if (p->size() == prefix) throw fail("needs a path after '" + c.substr(0, prefix) + "'");
+                    if (p->size() > 4096) throw fail("is longer than 4096 characters");
+                    for (unsigned char ch : *p)
+                        if (ch < 0x20 || ch == 0x7f) throw fail("contains a control character");
+                    return *p;
+                }
+            }
             throw fail("must be one of " + known + " (got '" + *p + "')");
         }
         case ParamType::Boolean: {

@@ -15,7 +15,7 @@ struct ParamSpec {
     ParamType type = ParamType::Real;
     std::string defaultValue;          // as written in JSON ("0.01", "100", "rk4", "false")
     double min = 0, max = 0;           // Real / Integer (inclusive)
-    std::vector<std::string> choices;  // Choice
+    std::vector<std::string> choices;  // Choice; an entry "kind:PATH" accepts "kind:" + any path
     std::string help;
 };
 

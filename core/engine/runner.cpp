@@ -136,8 +136,9 @@ void Runner::loop(std::stop_token stop) {
                 }
             };
             auto src = sample(scenario_.source, "source");
-            auto tgt = sample(scenario_.target, "target");
-            if (src->cloud.dim != tgt->cloud.dim)
+            // No target: an empty measure (only target-free dynamics run; checkTargets names the rest).
+            auto tgt = scenario_.target.empty() ? std::make_shared<Measure>() : sample(scenario_.target, "target");
+            if (!tgt->cloud.empty() && src->cloud.dim != tgt->cloud.dim)
                 throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
             std::lock_guard<std::mutex> lk(m_);
             source_ = src;
@@ -213,10 +214,23 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         ++p.status.generation;
     }
     std::stop_callback forward(stop, [&] { runStop.request_stop(); });
-    const std::vector<double> times = scenario_.times();
+    // Dynamics that need a target move from source (t = 0) to target (t = 1); over a scenario of
+    // another duration their frames are stretched to [0, duration].
+    const DynamicsInfo* info = nullptr;
+    try {
+        info = &findDynamics(spec.dynamics);
+    } catch (const std::exception&) {
+    }
+    const bool transport = info && info->needsTarget;
+    const double timeScale = transport ? scenario_.duration : 1.0;
+    std::vector<double> times = scenario_.times();
+    if (transport)
+        for (double& t : times) t /= timeScale;
+    const bool haveTarget = !target_->cloud.empty();
     RunContext ctx;
     ctx.stop = runStop.get_token();
     ctx.threads = threads_;
+    ctx.baseDir = scenario_.baseDir;
     FramePtr previous;
     double divergence = std::numeric_limits<double>::quiet_NaN();
     ctx.progress = [&](double fraction, const std::string& stage) {
@@ -233,8 +247,9 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     // panel that starts there, so its value is computed once per run and shared.
     const std::size_t stride = std::max<std::size_t>(1, (times.size() - 1) / 5);
     ctx.publish = [&](Frame&& f) {
+        f.t *= timeScale;
         addFrameMetrics(f, previous.get());
-        if (emitted % stride == 0 || emitted + 1 == times.size()) {
+        if (haveTarget && f.rows() > 0 && (emitted % stride == 0 || emitted + 1 == times.size())) {
             try {
                 const bool atSource = emitted == 0 && f.positions == source_->cloud.points && f.weights == source_->cloud.weights;
                 double dv = std::numeric_limits<double>::quiet_NaN();
@@ -269,8 +284,10 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     std::string error;
     RunSummary summary;
     try {
-        const DynamicsInfo& info = findDynamics(spec.dynamics);
-        summary = info.make()->run(*source_, *target_, spec.params, times, ctx);
+        if (!info) findDynamics(spec.dynamics);  // throws the plain "unknown dynamics" message
+        if (transport && !haveTarget) throw Error(spec.dynamics + " needs key 'target' (a measure SPEC)");
+        if (info->validate) info->validate(spec.params, spec.dynamics);
+        summary = info->make()->run(*source_, *target_, spec.params, times, ctx);
         if (summary.cancelled || ctx.cancelled()) state = PanelState::Cancelled;
         else if (emitted != times.size()) throw Error(spec.dynamics + ": produced " + std::to_string(emitted) + " of " + std::to_string(times.size()) + " frames");
     } catch (const std::exception& e) {

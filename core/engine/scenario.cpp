@@ -15,8 +15,8 @@ using json = nlohmann::json;
 
 std::vector<double> Scenario::times() const {
     std::vector<double> t(frames);
-    for (int k = 0; k < frames; ++k) t[k] = frames == 1 ? 0.0 : static_cast<double>(k) / (frames - 1);
-    if (frames > 1) t.back() = 1.0;
+    for (int k = 0; k < frames; ++k) t[k] = frames == 1 ? 0.0 : duration * static_cast<double>(k) / (frames - 1);
+    if (frames > 1) t.back() = duration;
     return t;
 }
 
@@ -65,6 +65,10 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
             if (!v.is_number_integer() || v.get<long long>() < 2 || v.get<long long>() > 10000)
                 throw Error(context + ": key 'frames' must be an integer in [2, 10000]");
             s.frames = static_cast<int>(v.get<long long>());
+        } else if (key == "duration") {
+            if (!v.is_number() || !(v.get<double>() > 0) || !(v.get<double>() <= 1e6))
+                throw Error(context + ": key 'duration' must be a number in (0, 1e6]");
+            s.duration = v.get<double>();
         } else if (key == "divergence_epsilon") {
             if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > 1e6)
                 throw Error(context + ": key 'divergence_epsilon' must be a number in (0, 1e6]");
@@ -106,16 +110,24 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                     }
                     panel.params.set(spec->name, checkParam(*spec, fromJson(pit.value()), pctx));
                 }
+                if (info.validate) info.validate(panel.params, pctx);
                 s.panels.push_back(std::move(panel));
             }
         } else {
-            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, frames, divergence_epsilon, panels)");
+            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, frames, duration, divergence_epsilon, panels)");
         }
     }
     if (s.source.empty()) throw Error(context + ": key 'source' (a measure SPEC) is required");
-    if (s.target.empty()) throw Error(context + ": key 'target' (a measure SPEC) is required");
     if (s.panels.empty()) throw Error(context + ": key 'panels' is required");
+    checkTargets(s, context);
     return s;
+}
+
+void checkTargets(const Scenario& s, const std::string& context) {
+    if (!s.target.empty()) return;
+    for (std::size_t k = 0; k < s.panels.size(); ++k)
+        if (findDynamics(s.panels[k].dynamics).needsTarget)
+            throw Error(context + ": panel " + std::to_string(k) + " (" + s.panels[k].dynamics + ") needs key 'target' (a measure SPEC)");
 }
 
 Scenario loadScenario(const std::string& path) {
@@ -129,8 +141,9 @@ std::string scenarioToJson(const Scenario& s) {
     doc["name"] = s.name;
     if (!s.description.empty()) doc["description"] = s.description;
     doc["source"] = s.source;
-    doc["target"] = s.target;
+    if (!s.target.empty()) doc["target"] = s.target;
     doc["frames"] = s.frames;
+    if (s.duration != 1) doc["duration"] = s.duration;
     doc["divergence_epsilon"] = s.divergenceEpsilon;
     json panels = json::array();
     for (const auto& p : s.panels) {
@@ -149,13 +162,17 @@ void saveScenario(const std::string& path, const Scenario& s) { writeFileAtomic(
 std::string scenarioReferenceMarkdown() {
     std::ostringstream os;
     os << "| key | meaning |\n|---|---|\n"
-       << "| `source`, `target` | measure SPEC strings (required); relative CSV/image paths resolve against the scenario's folder |\n"
-       << "| `frames` | number of frames including t = 0 and t = 1, uniform in time (default 61, 2 … 10000) |\n"
+       << "| `source`, `target` | measure SPEC strings; relative CSV/image paths resolve against the scenario's folder. `source` is "
+          "required; `target` only when a panel's dynamics needs one (marked below) |\n"
+       << "| `frames` | number of frames including t = 0 and t = `duration`, uniform in time (default 61, 2 … 10000) |\n"
+       << "| `duration` | the time horizon T > 0: frames at t_k = k·T/(frames − 1) (default 1; dynamics that need a target go from "
+          "source to target over [0, T]) |\n"
        << "| `panels` | 1 … " << kMaxPanels << " panels, each `{\"dynamics\": NAME, \"title\": optional, …parameters}` |\n"
        << "| `name`, `description` | optional text (name defaults to the file name) |\n"
        << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n";
     for (const auto& d : dynamicsRegistry()) {
-        os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n" << paramsMarkdown(d.params);
+        os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n"
+           << (d.needsTarget ? "Needs a `target`.\n\n" : "Needs no `target`.\n\n") << paramsMarkdown(d.params);
     }
     return os.str();
 }

@@ -1,5 +1,5 @@
-// Scenario files (a contract): a JSON document naming the source and target SPECs, the number of
-// frames (uniform times including t = 0 and t = 1) and the panels, each a dynamics plus that
+// Scenario files (a contract): a JSON document naming the source and (optional) target SPECs, the
+// number of frames (uniform times from 0 to `duration`) and the panels, each a dynamics plus that
 // dynamics' declared parameters. Unknown keys and out-of-range values are errors naming the key.
 #pragma once
 #include <string>
@@ -18,8 +18,9 @@ struct PanelSpec {
 struct Scenario {
     std::string name;         // defaults to the file name
     std::string description;
-    std::string source, target;
+    std::string source, target;  // target may be empty: then only target-free dynamics can run
     int frames = 61;
+    double duration = 1;          // frames at t_k = k * duration / (frames - 1)
     double divergenceEpsilon = 0.05;  // Sinkhorn divergence metric, absolute
     std::vector<PanelSpec> panels;
     std::string baseDir;      // relative CSV / image paths resolve here
@@ -30,6 +31,9 @@ struct Scenario {
 constexpr int kMaxPanels = 8;
 
 // Parses and validates; `context` names the document in messages (e.g. the path).
+// Throws tl::Error naming the panel and the key when a panel's dynamics needs a target and the
+// scenario has none (parseScenario checks it; the GUI calls it after edits).
+void checkTargets(const Scenario& s, const std::string& context);
 Scenario parseScenario(const std::string& json, const std::string& baseDir, const std::string& context);
 Scenario loadScenario(const std::string& path);
 std::string scenarioToJson(const Scenario& s);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -120,6 +121,20 @@ PointCloud sampleImageDensity(const GrayImage& image, std::size_t n, std::uint64
         pts.push_back(height / 2 - row * px);
     }
     return PointCloud::withUniformWeights(2, std::move(pts));
+}
+
+}  // namespace tl
+
+namespace tl {
+
+double imageValueAt(const GrayImage& image, double width, double x, double y) {
+    if (image.width <= 0 || image.height <= 0) return std::numeric_limits<double>::quiet_NaN();
+    const double px = width / image.width;
+    const double height = px * image.height;
+    const double col = (x + width / 2) / px, row = (height / 2 - y) / px;
+    if (!(col >= 0 && col < image.width && row >= 0 && row < image.height)) return std::numeric_limits<double>::quiet_NaN();
+    const auto c = static_cast<std::size_t>(col), r = static_cast<std::size_t>(row);
+    return std::clamp(image.pixels[r * static_cast<std::size_t>(image.width) + c], 0.0, 1.0);
 }
 
 }  // namespace tl

@@ -26,4 +26,8 @@ void registerImageReader(const std::string& extension, ImageReader reader);
 // Samples n points; the image spans `width` units horizontally, centred at 0, y pointing up.
 PointCloud sampleImageDensity(const GrayImage& image, std::size_t n, std::uint64_t seed, double width, bool invert);
 
+// The grey value in [0, 1] of the pixel under (x, y) for an image laid out as sampleImageDensity
+// lays it out (width units wide, centred at 0, y up); NaN outside the picture.
+double imageValueAt(const GrayImage& image, double width, double x, double y);
+
 }  // namespace tl

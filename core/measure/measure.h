@@ -2,6 +2,7 @@
 // gmm, eight-gaussians): the flow-matching and diffusion fields of science.md §2 need the law.
 #pragma once
 #include <Eigen/Dense>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,10 +26,17 @@ struct GaussianMixture {
     Eigen::MatrixXd covariance() const;
 };
 
+// An exact density (up to a constant factor) at a point of R^d, for kinds that have one.
+using DensityFunction = std::function<double(const double* x)>;
+
 struct Measure {
     PointCloud cloud;
     std::optional<GaussianMixture> law;  // set only when the samples are exactly from this law
     std::string spec;                    // the SPEC it came from (for messages and scenarios)
+    DensityFunction density = {};        // exact density (unnormalised), empty when the kind has none
 };
+
+// The density of a Gaussian mixture at x (normalised).
+double mixtureDensity(const GaussianMixture& law, const double* x);
 
 }  // namespace tl

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <memory>
 #include <set>
 #include <sstream>
 
+#include "measure/barenblatt.h"
 #include "measure/csv.h"
 #include "measure/image_density.h"
 #include "util/error.h"
@@ -181,7 +183,13 @@ Measure makeUniform(const SpecArgs& a) {
     std::vector<double> pts(n * dim);
     for (std::size_t i = 0; i < n; ++i)
         for (int k = 0; k < dim; ++k) pts[i * dim + k] = rng.uniform(lo[k], hi[k]);
-    return {PointCloud::withUniformWeights(dim, std::move(pts)), std::nullopt, ""};
+    Measure m{PointCloud::withUniformWeights(dim, std::move(pts)), std::nullopt, "", {}};
+    m.density = [lo, hi, dim](const double* x) {
+        for (int k = 0; k < dim; ++k)
+            if (x[k] < lo[k] || x[k] > hi[k]) return 0.0;
+        return 1.0;
+    };
+    return m;
 }
 
 template <class F>
@@ -196,21 +204,32 @@ Measure make2d(const SpecArgs& a, F sample) {
 Measure makeDisk(const SpecArgs& a) {
     const double R = a.real("radius", 1e-12, 1e12);
     const auto c = center2(a);
-    return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
+    Measure m = make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
         const double r = R * std::sqrt(rng.uniform()), t = 2 * kPi * rng.uniform();
         x = c[0] + r * std::cos(t);
         y = c[1] + r * std::sin(t);
     });
+    m.density = [R, c](const double* x) { return std::hypot(x[0] - c[0], x[1] - c[1]) <= R ? 1.0 : 0.0; };
+    return m;
 }
 
 Measure makeRing(const SpecArgs& a) {
     const double R = a.real("radius", 1e-12, 1e12), noise = a.real("noise", 0, 1e12);
     const auto c = center2(a);
-    return make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
+    Measure m = make2d(a, [&](Rng& rng, std::size_t, double& x, double& y) {
         const double t = 2 * kPi * rng.uniform(), r = R + noise * rng.normal();
         x = c[0] + r * std::cos(t);
         y = c[1] + r * std::sin(t);
     });
+    // r = R + noise * N(0, 1) at a uniform angle: density p(r) / (2 pi r) (|r| folds negative radii).
+    if (noise > 0)
+        m.density = [R, noise, c](const double* x) {
+            const double r = std::hypot(x[0] - c[0], x[1] - c[1]);
+            if (r <= 0) return 0.0;
+            const double u = (r - R) / noise, v = (r + R) / noise;
+            return (std::exp(-0.5 * u * u) + std::exp(-0.5 * v * v)) / r;
+        };
+    return m;
 }
 
 Measure makeMoons(const SpecArgs& a) {
@@ -272,7 +291,66 @@ Measure makeImage(const SpecArgs& a) {
     const std::string path = resolvePath(a.text("path"), a.baseDir());
     const double width = a.real("width", 1e-12, 1e12);
     const bool invert = a.integer("invert", 0, 1) != 0;
-    return {sampleImageDensity(readGrayImage(path), countOf(a), seedOf(a), width, invert), std::nullopt, ""};
+    auto image = std::make_shared<const GrayImage>(readGrayImage(path));
+    Measure m{sampleImageDensity(*image, countOf(a), seedOf(a), width, invert), std::nullopt, "", {}};
+    m.density = [image, width, invert](const double* x) {
+        const double g = imageValueAt(*image, width, x[0], x[1]);
+        if (std::isnan(g)) return 0.0;  // outside the picture
+        return invert ? 1 - g : g;
+    };
+    return m;
+}
+
+// Barenblatt profile of the porous medium equation d/dt rho = Laplacian(rho^m) (science.md §4):
+// rho(x, t) = t^-alpha (C - k |x|^2 t^(-2 alpha/d))_+^(1/(m-1)), alpha = d/(d(m-1)+2),
+// k = alpha(m-1)/(2md), C fixed by the mass. |x|^2 / R(t)^2 ~ Beta(d/2, 1/(m-1) + 1).
+Measure makeBarenblatt(const SpecArgs& a) {
+    const BarenblattProfile B(a.real("m", 1.000001, 100), a.real("t0", 1e-9, 1e9), a.real("mass", 1e-12, 1e12),
+                              static_cast<int>(a.integer("dim", 1, 3)));
+    const std::size_t n = countOf(a);
+    Rng rng(seedOf(a));
+    std::vector<double> pts(n * B.dim);
+    // Beta(p, q) = G_p / (G_p + G_q) with Gamma variates; seeded through our own Rng (Marsaglia-Tsang).
+    auto gammaVariate = [&](double shape) {
+        double boost = 1;
+        if (shape < 1) {
+            boost = std::pow(rng.uniform() + 1e-300, 1 / shape);
+            shape += 1;
+        }
+        const double d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+        for (;;) {
+            double z, v;
+            do {
+                z = rng.normal();
+                v = 1 + c * z;
+            } while (v <= 0);
+            v = v * v * v;
+            const double u = rng.uniform();
+            if (u < 1 - 0.0331 * z * z * z * z || std::log(u + 1e-300) < 0.5 * z * z + d * (1 - v + std::log(v))) return boost * d * v;
+        }
+    };
+    const double R = B.radius();
+    for (std::size_t i = 0; i < n; ++i) {
+        const double g1 = gammaVariate(0.5 * B.dim), g2 = gammaVariate(1 / (B.m - 1) + 1);
+        const double r = R * std::sqrt(g1 / (g1 + g2));
+        double dir[3], norm = 0;
+        do {
+            norm = 0;
+            for (int k = 0; k < B.dim; ++k) {
+                dir[k] = rng.normal();
+                norm += dir[k] * dir[k];
+            }
+        } while (norm == 0);
+        norm = std::sqrt(norm);
+        for (int k = 0; k < B.dim; ++k) pts[i * B.dim + k] = r * dir[k] / norm;
+    }
+    Measure m{PointCloud::withUniformWeights(B.dim, std::move(pts)), std::nullopt, "", {}};
+    m.density = [B](const double* x) {
+        double r2 = 0;
+        for (int k = 0; k < B.dim; ++k) r2 += x[k] * x[k];
+        return B.density(r2, B.t0);
+    };
+    return m;
 }
 
 const SpecKey kN{"n", "1000", "number of samples (1 .. 5e7)"};
@@ -317,20 +395,34 @@ const std::vector<GeneratorKind>& generators() {
           {"width", "4", "width of the image in space units (centred at 0)"},
           {"invert", "0", "1 = darker is denser"}},
          makeImage},
+        {"barenblatt", "Barenblatt profile of the porous medium equation at time t0 (exact self-similar solution, centred at 0)",
+         {kN, kSeed, {"m", "2", "exponent m > 1 of d/dt rho = Laplacian(rho^m)"}, {"t0", "0.1", "time of the profile (> 0)"},
+          {"mass", "1", "total mass (the density integrates to it; samples have weights summing to 1)"}, {"dim", "2", "dimension (1-3)"}},
+         makeBarenblatt},
     };
     return kinds;
 }
 
 PointCloud measureFromSpec(const std::string& spec, const std::string& baseDir) { return sampleMeasure(spec, baseDir).cloud; }
 
-Measure sampleMeasure(const std::string& specIn, const std::string& baseDir) {
+namespace {
+
+struct ParsedSpec {
+    const GeneratorKind* kind = nullptr;  // null: a CSV path
+    std::string spec;                     // trimmed
+    std::map<std::string, std::string> values;  // every key, defaults filled in
+};
+
+ParsedSpec parseSpec(const std::string& specIn) {
+    ParsedSpec r;
     std::string spec = specIn;
     while (!spec.empty() && std::isspace(static_cast<unsigned char>(spec.back()))) spec.pop_back();
     while (!spec.empty() && std::isspace(static_cast<unsigned char>(spec.front()))) spec.erase(spec.begin());
     if (spec.empty()) throw Error("empty measure SPEC");
+    r.spec = spec;
     std::string lowerSpec = spec;
     std::transform(lowerSpec.begin(), lowerSpec.end(), lowerSpec.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lowerSpec.size() > 4 && lowerSpec.ends_with(".csv")) return {readCsv(resolvePath(spec, baseDir)), std::nullopt, spec};
+    if (lowerSpec.size() > 4 && lowerSpec.ends_with(".csv")) return r;
 
     const std::size_t colon = spec.find(':');
     const std::string kind = spec.substr(0, colon);
@@ -340,7 +432,8 @@ Measure sampleMeasure(const std::string& specIn, const std::string& baseDir) {
         for (const auto& g : generators()) known += (known.empty() ? "" : ", ") + g.name;
         throw Error("unknown measure kind '" + kind + "' (known: " + known + ", or a path to a .csv file)");
     }
-    std::map<std::string, std::string> values;
+    r.kind = &*it;
+    std::map<std::string, std::string>& values = r.values;
     for (const auto& key : it->keys) values[key.name] = key.defaultValue;
     std::set<std::string> given;
     if (colon != std::string::npos) {
@@ -369,10 +462,26 @@ Measure sampleMeasure(const std::string& specIn, const std::string& baseDir) {
             if (comma == rest.size()) break;
         }
     }
-    Measure m = it->make(SpecArgs(kind, std::move(values), baseDir));
+    return r;
+}
+
+}  // namespace
+
+Measure sampleMeasure(const std::string& specIn, const std::string& baseDir) {
+    ParsedSpec ps = parseSpec(specIn);
+    if (!ps.kind) return {readCsv(resolvePath(ps.spec, baseDir)), std::nullopt, ps.spec, {}};
+    const std::string kind = ps.kind->name;
+    Measure m = ps.kind->make(SpecArgs(kind, std::move(ps.values), baseDir));
     m.cloud.validate(kind.c_str());
-    m.spec = spec;
+    if (m.law && !m.density) m.density = [law = *m.law](const double* x) { return mixtureDensity(law, x); };
+    m.spec = ps.spec;
     return m;
+}
+
+std::string specKind(const std::string& spec, std::map<std::string, std::string>* values) {
+    ParsedSpec ps = parseSpec(spec);
+    if (values) *values = ps.values;
+    return ps.kind ? ps.kind->name : std::string();
 }
 
 std::string specReferenceMarkdown() {

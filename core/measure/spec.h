@@ -53,6 +53,10 @@ PointCloud measureFromSpec(const std::string& spec, const std::string& baseDir =
 // The same samples, with the law of gaussian / gmm / eight-gaussians SPECs.
 Measure sampleMeasure(const std::string& spec, const std::string& baseDir = "");
 
+// The generator kind a SPEC names ("" for a CSV path) and, if `values` is given, every key's value
+// (defaults filled in) as text. Throws tl::Error like sampleMeasure on a malformed SPEC.
+std::string specKind(const std::string& spec, std::map<std::string, std::string>* values = nullptr);
+
 // Markdown reference of every kind and key (the docs are generated from this).
 std::string specReferenceMarkdown();
 

@@ -5,6 +5,7 @@
 // output folder that looks complete (nor leftover '.<dir>.tmp-*' folders). Presets are run reduced
 // (n = 300, 11 frames); the learned-field preset is skipped (training is slow; tested elsewhere).
 // Truth for frame 0: the same SPECs sampled in-process with tl::sampleMeasure (same seeds).
+#include "engine/scenario.h"
 #include "measure/spec.h"
 
 #include <QtTest>
@@ -92,6 +93,13 @@ QStringList entriesStartingWith(const QString& dir, const QString& prefix) {
 
 // A preset reduced to n = 300 samples and 11 frames; relative CSV / image paths made absolute
 // (the copy lives in another folder).
+// Whether a preset names a target (transport presets) or not (gradient flows).
+bool targetOf(const QString& presetPath) {
+    QFile f(presetPath);
+    if (!f.open(QIODevice::ReadOnly)) return false;
+    return QJsonDocument::fromJson(f.readAll()).object().contains("target");
+}
+
 QByteArray reducedPreset(const QString& presetPath) {
     QJsonObject doc = QJsonDocument::fromJson(readAll(presetPath)).object();
     const QString presetDir = QFileInfo(presetPath).absolutePath();
@@ -158,8 +166,57 @@ private slots:
         const QDir dir(QStringLiteral(TL_SOURCE_DIR "/resources/scenarios"));
         for (const QString& f : dir.entryList({"*.json"}, QDir::Files)) {
             if (f == "eight_gaussians_to_moons.json") continue;  // learned fields: slow training
+            if (!targetOf(dir.filePath(f))) continue;             // target-free presets: targetFreePresets()
             QTest::newRow(qPrintable(f)) << dir.filePath(f);
         }
+    }
+
+    // Target-free presets (gradient flows, interacting particles), run as shipped from their folder
+    // (the crowd preset's potential image resolves there): exit 0, grid panels write one
+    // density_<ffff>.csv per frame (header x,y,density, mass 1), particle panels frame_<ffff>.csv,
+    // metrics.csv has an energy value on every frame of every panel.
+    void targetFreePresets_data() {
+        QTest::addColumn<QString>("preset");
+        const QDir dir(QStringLiteral(TL_SOURCE_DIR "/resources/scenarios"));
+        for (const QString& f : dir.entryList({"*.json"}, QDir::Files))
+            if (!targetOf(dir.filePath(f))) QTest::newRow(qPrintable(f)) << dir.filePath(f);
+    }
+    void targetFreePresets() {
+        QFETCH(QString, preset);
+        const QString out = freshDir() + "/out";
+        const Run r = runCli({"simulate", preset, "--out", out, "--threads", "2"});
+        QVERIFY2(r.exitCode == 0, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(QString::fromUtf8(r.err))));
+        const tl::Scenario s = tl::loadScenario(preset.toStdString());
+        for (std::size_t k = 0; k < s.panels.size(); ++k) {
+            const bool grid = s.panels[k].dynamics == "gradient-flow";
+            for (int f = 0; f < s.frames; ++f) {
+                const QString file = QString("%1/panel%2/%3_%4.csv").arg(out).arg(k).arg(grid ? "density" : "frame").arg(f, 4, 10, QChar('0'));
+                QVERIFY2(QFile::exists(file), qPrintable(file));
+            }
+            if (!grid) continue;
+            QFile last(QString("%1/panel%2/density_%3.csv").arg(out).arg(k).arg(s.frames - 1, 4, 10, QChar('0')));
+            QVERIFY(last.open(QIODevice::ReadOnly));
+            QCOMPARE(last.readLine(), QByteArray("x,y,density\n"));
+            double mass = 0;
+            const double h = 2 * s.panels[k].params.real("extent") / static_cast<double>(s.panels[k].params.integer("grid"));
+            while (!last.atEnd()) mass += last.readLine().split(',').value(2).toDouble() * h * h;
+            QVERIFY2(std::abs(mass - 1) < 1e-6, qPrintable(QString::number(mass)));
+        }
+        QFile metrics(out + "/metrics.csv");
+        QVERIFY(metrics.open(QIODevice::ReadOnly));
+        const QList<QByteArray> header = metrics.readLine().trimmed().split(',');
+        const int energy = static_cast<int>(header.indexOf("energy"));
+        QVERIFY(energy > 0);
+        int rows = 0;
+        while (!metrics.atEnd()) {
+            const QList<QByteArray> row = metrics.readLine().trimmed().split(',');
+            bool ok = false;
+            row.value(energy).toDouble(&ok);
+            // every grid panel has its free energy on every frame (Brownian particles have none to compute)
+            if (row.value(1) == "gradient-flow") QVERIFY2(ok, qPrintable("no energy in row " + QString::number(rows)));
+            ++rows;
+        }
+        QCOMPARE(rows, static_cast<int>(s.panels.size()) * s.frames);
     }
     void presets() {
         QFETCH(QString, preset);

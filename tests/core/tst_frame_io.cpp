@@ -299,7 +299,7 @@ private slots:
         }
         const std::string metrics = tl::readFile((out + "/metrics.csv").toStdString());
         QCOMPARE(metrics, tl::metricsCsv(scenario, run));
-        QVERIFY(metrics.rfind("panel,dynamics,frame,t,mean_x,kinetic_energy\n", 0) == 0);
+        QVERIFY(metrics.rfind("panel,dynamics,frame,t,mean_x,kinetic_energy,energy,entropy\n", 0) == 0);
         QCOMPARE(QByteArray::fromStdString(metrics).count('\n'), 1 + 8);
         QVERIFY(metrics.find("\n1,flow-matching,3,1,") != std::string::npos);
         const tl::Scenario back = tl::parseScenario(tl::readFile((out + "/scenario.json").toStdString()), tmp.path().toStdString(), "scenario.json");

@@ -1061,7 +1061,9 @@ private slots:
             QCOMPARE(form.specs().size(), info.params.size());
             int editors = 0;
             for (QWidget* w : form.findChildren<QWidget*>())
-                editors += (qobject_cast<QLineEdit*>(w) && !qobject_cast<QSpinBox*>(w->parentWidget())) || qobject_cast<QSpinBox*>(w) ||
+                editors += (qobject_cast<QLineEdit*>(w) && !qobject_cast<QSpinBox*>(w->parentWidget()) &&
+                            !qobject_cast<QComboBox*>(w->parentWidget())) ||  // editable combos (image:PATH) own a line edit
+                                   qobject_cast<QSpinBox*>(w) ||
                                    qobject_cast<QComboBox*>(w) || qobject_cast<QCheckBox*>(w)
                                ? 1
                                : 0;

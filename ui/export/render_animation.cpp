@@ -48,8 +48,8 @@ void panelGrid(int n, int* rows, int* cols) {
 namespace {
 std::vector<double> framesInRange(const Scenario& scenario, const RenderSettings& s) {
     std::vector<double> out;
-    for (double t : scenario.times())
-        if (t >= s.t0 - 1e-12 && t <= s.t1 + 1e-12) out.push_back(t);
+    for (double t : scenario.times())  // the range is a fraction of the duration
+        if (t / scenario.duration >= s.t0 - 1e-12 && t / scenario.duration <= s.t1 + 1e-12) out.push_back(t);
     return out;
 }
 }  // namespace

@@ -332,6 +332,7 @@ struct PanelScene::Impl {
         maxSpeed = 0;
         for (std::size_t k = 0; k < frames.size(); ++k) {
             growBounds(b, frames[k]->positions.data(), frames[k]->rows(), frames[k]->dim);
+            if (frames[k]->density) growGridBounds(b, *frames[k]->density);
             if (k + 1 < frames.size() || frames.size() == 1) {
                 const auto v = frameVelocities(frames, k);
                 for (std::size_t i = 0; i + 1 <= frames[k]->rows(); ++i) {
@@ -504,8 +505,54 @@ struct PanelScene::Impl {
         ellipses.done();
     }
 
+    // The part of a grid density above 1e-3 of its peak (the camera frames the mass, not the domain).
+    static void growGridBounds(double b[6], const DensityGrid& g) {
+        if (g.values.empty()) return;
+        const double peak = *std::max_element(g.values.begin(), g.values.end());
+        if (!(peak > 0)) return;
+        for (int iy = 0; iy < g.cells; ++iy)
+            for (int ix = 0; ix < g.cells; ++ix)
+                if (g.values[static_cast<std::size_t>(iy) * g.cells + ix] > 1e-3 * peak) {
+                    const double p[6] = {g.center(ix) - 0.5 * g.h(), g.center(iy) - 0.5 * g.h(), 0, g.center(ix) + 0.5 * g.h(), g.center(iy) + 0.5 * g.h(), 0};
+                    growBounds(b, p, 2, 3);
+                }
+    }
+
+    // A grid frame's own density (gradient flows): one image pixel per cell, no smoothing.
+    void showGridDensity(const DensityGrid& g) {
+        densityNx = densityNy = g.cells;
+        density.assign(g.values.begin(), g.values.end());
+        const float peak = std::max(1e-30f, *std::max_element(density.begin(), density.end()));
+        densityImage->SetDimensions(g.cells, g.cells, 1);
+        densityImage->SetSpacing(g.h(), g.h(), 1);
+        densityImage->SetOrigin(g.center(0), g.center(0), -1e-3 * g.extent);
+        densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
+        paintDensity(peak);
+    }
+
+    // Colours density[] into densityImage, blended over the background by hand (opaque image):
+    // colour = mix(bg, map(rho), alpha(rho)).
+    void paintDensity(float peak) {
+        auto* px = static_cast<unsigned char*>(densityImage->GetScalarPointer());
+        double bg[3];
+        renderer->GetBackground(bg);
+        for (std::size_t i = 0; i < density.size(); ++i) {
+            const double s = std::sqrt(std::max(0.0f, density[i]) / peak);  // sqrt: the tails stay visible
+            const auto c = colormapRgb(kDensityMap, 0.15 + 0.85 * s);
+            const double a = std::clamp(1.6 * s, 0.0, 0.92);
+            for (int k = 0; k < 3; ++k) px[3 * i + k] = static_cast<unsigned char>(std::lround((1 - a) * 255 * bg[k] + a * c[k]));
+        }
+        densityImage->Modified();
+        densityActor->Modified();
+    }
+
     void showDensity(const Frame& f) {
-        const bool on = opt.density && haveBounds && f.dim <= 2;
+        // Grid frames always show their density when they have no particles (it is all they have).
+        if (f.density && (opt.density || f.rows() == 0)) {
+            densityActor->SetVisibility(true);
+            return showGridDensity(*f.density);
+        }
+        const bool on = opt.density && haveBounds && f.dim <= 2 && f.rows() > 0;
         densityActor->SetVisibility(on);
         if (!on) return;
         const double padX = 0.04 * (bounds[1] - bounds[0]) + 1e-9, padY = 0.04 * (bounds[3] - bounds[2]) + 1e-9;
@@ -520,18 +567,7 @@ struct PanelScene::Impl {
         // Pixel centres at cell centres; slightly behind the points.
         densityImage->SetOrigin(x0 + 0.5 * (x1 - x0) / densityNx, y0 + 0.5 * (y1 - y0) / densityNy, -1e-3 * (x1 - x0));
         densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
-        auto* px = static_cast<unsigned char*>(densityImage->GetScalarPointer());
-        double bg[3];
-        renderer->GetBackground(bg);
-        // Blended over the background by hand (opaque image): colour = mix(bg, map(rho), alpha(rho)).
-        for (std::size_t i = 0; i < density.size(); ++i) {
-            const double s = std::sqrt(density[i] / peak);  // sqrt: the tails stay visible
-            const auto c = colormapRgb(kDensityMap, 0.15 + 0.85 * s);
-            const double a = std::clamp(1.6 * s, 0.0, 0.92);
-            for (int k = 0; k < 3; ++k) px[3 * i + k] = static_cast<unsigned char>(std::lround((1 - a) * 255 * bg[k] + a * c[k]));
-        }
-        densityImage->Modified();
-        densityActor->Modified();
+        paintDensity(peak);
     }
 
     void showColorBar() {

@@ -115,6 +115,7 @@ struct CompareWindow::Impl {
 
     MeasurePicker *sourcePicker = nullptr, *targetPicker = nullptr;
     QSpinBox* frames = nullptr;
+    QDoubleSpinBox* duration = nullptr;
     QWidget* editorsHost = nullptr;
     QVBoxLayout* editorsLayout = nullptr;
     std::vector<PanelEditor> editors;
@@ -270,8 +271,15 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     d_->frames = new QSpinBox(sw);
     d_->frames->setRange(2, 2001);
     d_->frames->setKeyboardTracking(false);
-    d_->frames->setToolTip("Frames per run, at uniform times from t = 0 to t = 1");
+    d_->frames->setToolTip("Frames per run, at uniform times from t = 0 to t = duration");
     framesRow->addWidget(d_->frames, 1);
+    framesRow->addWidget(new QLabel("duration", sw));
+    d_->duration = new QDoubleSpinBox(sw);
+    d_->duration->setRange(0.01, 1e4);
+    d_->duration->setDecimals(2);
+    d_->duration->setKeyboardTracking(false);
+    d_->duration->setToolTip("Time horizon T: gradient flows run on [0, T]; transport dynamics go from source to target over it");
+    framesRow->addWidget(d_->duration, 1);
     sl->addLayout(framesRow);
     d_->editorsHost = new QWidget(sw);
     d_->editorsLayout = new QVBoxLayout(d_->editorsHost);
@@ -295,6 +303,12 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
         if (n == d_->scenario.frames) return;
         Scenario s = d_->scenario;
         s.frames = n;
+        setScenario(s);
+    });
+    connect(d_->duration, &QDoubleSpinBox::valueChanged, this, [this](double T) {
+        if (std::abs(T - d_->scenario.duration) < 1e-12) return;
+        Scenario s = d_->scenario;
+        s.duration = T;
         setScenario(s);
     });
     connect(d_->addPanel, &QPushButton::clicked, this, [this] { addPanel("flow-matching"); });
@@ -368,6 +382,8 @@ void CompareWindow::restart() {
     {
         const QSignalBlocker b(d_->frames);
         d_->frames->setValue(d_->scenario.frames);
+        const QSignalBlocker bd(d_->duration);
+        d_->duration->setValue(d_->scenario.duration);
     }
     d_->slider->setRange(0, d_->scenario.frames - 1);
 
@@ -676,8 +692,10 @@ void CompareWindow::setTime(double t) {
     d_->t = std::clamp(t, 0.0, 1.0);
     const int frame = static_cast<int>(std::lround(d_->t * (d_->scenario.frames - 1)));
     if (!d_->slider->isSliderDown()) d_->slider->setValue(frame);
-    d_->timeLabel->setText(QString("t = %1").arg(d_->t, 0, 'f', 2));
-    d_->metrics->setTime(d_->t);
+    // d_->t is the fraction of the run; the views, chart and label show scenario time t = fraction * duration.
+    const double tt = d_->t * d_->scenario.duration;
+    d_->timeLabel->setText(QString("t = %1").arg(tt, 0, 'f', d_->scenario.duration >= 10 ? 1 : 2));
+    d_->metrics->setTime(tt);
     refreshViews();
 }
 
@@ -694,7 +712,7 @@ void CompareWindow::refreshViews(bool force) {
             p.target = target;
             p.scene->setTarget(target);
         }
-        FramePtr f = p.scene->show(d_->runner->history(k)->snapshot(), d_->t);
+        FramePtr f = p.scene->show(d_->runner->history(k)->snapshot(), d_->t * d_->scenario.duration);
         const PanelStatus st = d_->runner->status(k);
         const QString text = !d_->runner->error().empty() ? QString::fromUtf8("\u26A0 ") + QString::fromStdString(d_->runner->error())
                                                           : panelStatusText(st, f.get());

@@ -46,6 +46,14 @@ ParamForm::ParamForm(std::vector<ParamSpec> specs, const ParamValues& values, QW
             auto* e = new QComboBox(this);
             for (const auto& c : s.choices) e->addItem(QString::fromStdString(c));
             connect(e, &QComboBox::currentIndexChanged, this, [this, k] { commit(k); });
+            // An open choice ("image:PATH"): the user types the path into the box.
+            bool open = false;
+            for (const auto& c : s.choices) open = open || c.ends_with(":PATH");
+            if (open) {
+                e->setEditable(true);
+                e->setInsertPolicy(QComboBox::NoInsert);
+                connect(e->lineEdit(), &QLineEdit::editingFinished, this, [this, k] { commit(k); });
+            }
             w = e;
             break;
         }

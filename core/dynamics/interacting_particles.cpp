@@ -1,0 +1,160 @@
+// interacting-particles (science.md §4, (17)-(18)): dx_i = (-grad V(x_i) - (1/N) sum_j grad W(x_i - x_j)) dt
+// + sqrt(2D) dB_i with seeded noise; W attractive-repulsive |z|^a/a - |z|^b/b or quadratic-log
+// |z|^2/2 - ln|z|; D > 0 with no interaction is Langevin for Fokker-Planck. The all-pairs sum runs
+// on the SIMD, multi-threaded pair-force kernel (gradient_flows/pair_forces.h), O(N) memory.
+// Metrics: the free energy of the empirical measure (potential + interaction), the mean radius.
+#include <cmath>
+#include <vector>
+
+#include "dynamics/registry.h"
+#include "gradient_flows/pair_forces.h"
+#include "gradient_flows/potential.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+namespace tl::dyn {
+
+namespace {
+
+class InteractingParticles : public Dynamics {
+public:
+    RunSummary run(const Measure& source, const Measure&, const ParamValues& p, const std::vector<double>& times,
+                   RunContext& ctx) override {
+        const std::string who = "interacting-particles";
+        const PointCloud& X0 = source.cloud;
+        const int dim = X0.dim;
+        const std::size_t n = X0.size();
+        const gf::Potential V = gf::Potential::parse(p.choice("potential"), p.real("potential_strength"), 8.0, ctx.baseDir, who);
+        const std::string interaction = p.choice("interaction");
+        const bool interacting = interaction != "none";
+        const gf::PairKernel K = interaction == "quadratic-log" ? gf::quadraticLog() : gf::attractiveRepulsive(p.real("a"), p.real("b"));
+        const double D = p.real("noise");
+        const std::string integrator = p.choice("integrator");
+        const long stepsTotal = p.integer("steps");
+        Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
+        std::vector<double> w = X0.weights;
+        double wsum = 0;
+        for (double v : w) wsum += v;
+        for (double& v : w) v /= wsum;
+
+        RunSummary sum;
+        // drift(x) = -grad V(x_i) - sum_j w_j grad W(x_i - x_j)
+        std::vector<double> force(n * dim);
+        auto drift = [&](const std::vector<double>& x, std::vector<double>& out) {
+            out.assign(n * dim, 0.0);
+            if (interacting) {
+                gf::pairForces(dim, x.data(), w.data(), n, K, force.data(), ctx.threads);
+                for (std::size_t k = 0; k < n * dim; ++k) out[k] = -force[k];
+            }
+            if (!V.isNone()) {
+                double g[3];
+                for (std::size_t i = 0; i < n; ++i) {
+                    V.gradient(&x[i * dim], dim, g);
+                    for (int c = 0; c < dim; ++c) out[i * dim + c] -= g[c];
+                }
+            }
+            ++sum.nfe;
+        };
+        auto frameOf = [&](double t, const std::vector<double>& x) {
+            Frame f;
+            f.t = t;
+            f.dim = dim;
+            f.positions = x;
+            f.weights = w;
+            drift(x, f.velocities);
+            double E = 0, cx[3] = {0, 0, 0};
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!V.isNone()) E += w[i] * V.value(&x[i * dim], dim);
+                for (int c = 0; c < dim; ++c) cx[c] += w[i] * x[i * dim + c];
+            }
+            if (interacting) E += gf::pairEnergy(dim, x.data(), w.data(), n, K, ctx.threads);
+            double radius = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                double r2 = 0;
+                for (int c = 0; c < dim; ++c) r2 += (x[i * dim + c] - cx[c]) * (x[i * dim + c] - cx[c]);
+                radius += w[i] * std::sqrt(r2);
+            }
+            if (interacting || !V.isNone()) f.setMetric("energy", E);
+            f.setMetric("mean_radius", radius);
+            return f;
+        };
+
+        std::vector<double> x = X0.points, k1, k2, k3, k4, tmp(n * dim);
+        ctx.publish(frameOf(times.front(), x));
+        const double T = times.back() - times.front();
+        long done = 0;
+        for (std::size_t f = 1; f < times.size(); ++f) {
+            const double span = times[f] - times[f - 1];
+            // steps spread over the frames in proportion to their length (at least one per frame)
+            const long target = static_cast<long>(std::llround(static_cast<double>(stepsTotal) * (times[f] - times.front()) / T));
+            const long m = std::max<long>(1, target - done);
+            const double dt = span / static_cast<double>(m);
+            for (long s = 0; s < m; ++s) {
+                if (ctx.cancelled()) {
+                    sum.cancelled = true;
+                    return sum;
+                }
+                drift(x, k1);
+                if (integrator == "euler") {
+                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt * k1[k];
+                } else if (integrator == "heun") {
+                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k1[k];
+                    drift(tmp, k2);
+                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
+                } else {  // rk4
+                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
+                    drift(tmp, k2);
+                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
+                    drift(tmp, k3);
+                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k3[k];
+                    drift(tmp, k4);
+                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
+                }
+                if (D > 0) {
+                    const double s2 = std::sqrt(2 * D * dt);
+                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += s2 * rng.normal();
+                }
+                for (std::size_t k = 0; k < n * dim; ++k)
+                    if (!std::isfinite(x[k]))
+                        throw Error(who + ": particles blew up (non-finite positions) near t = " + std::to_string(times[f - 1] + (s + 1) * dt) +
+                                    "; use more 'steps'");
+                ++done;
+            }
+            if (ctx.progress) ctx.progress((times[f] - times.front()) / T, "step " + std::to_string(done));
+            ctx.publish(frameOf(times[f], x));
+        }
+        sum.note = std::to_string(done) + " " + integrator + " steps" + (D > 0 ? " with noise (Euler-Maruyama increments)" : "");
+        return sum;
+    }
+};
+
+}  // namespace
+
+DynamicsInfo interactingParticlesInfo() {
+    DynamicsInfo info{
+        "interacting-particles",
+        "Particles in a potential with mean-field pair interactions and optional noise (science.md §4, (17)): aggregation "
+        "patterns, Langevin dynamics",
+        {
+            {"potential", ParamType::Choice, "none", 0, 0, {"none", "quadratic", "double-well", "image:PATH"},
+             "V: |x|^2/2, (x1^2-1)^2 + |x_rest|^2/2, or a grey image 8 units wide centred at 0 (brighter = higher)"},
+            {"potential_strength", ParamType::Real, "1", 0, 1000, {}, "factor on V"},
+            {"interaction", ParamType::Choice, "attractive-repulsive", 0, 0, {"none", "attractive-repulsive", "quadratic-log"},
+             "W: |z|^a/a - |z|^b/b, or |z|^2/2 - ln|z|"},
+            {"a", ParamType::Real, "4", 0.01, 20, {}, "attractive-repulsive: attraction exponent (a > b)"},
+            {"b", ParamType::Real, "2", 0.01, 20, {}, "attractive-repulsive: repulsion exponent"},
+            {"noise", ParamType::Real, "0", 0, 100, {}, "diffusion coefficient D (noise sqrt(2D) dB)"},
+            {"integrator", ParamType::Choice, "rk4", 0, 0, {"euler", "heun", "rk4"}, "drift integrator (noise added per step)"},
+            {"steps", ParamType::Integer, "600", 1, 10000000, {}, "time steps over the whole duration"},
+            {"seed", ParamType::Integer, "0", 0, 1e15, {}, "noise seed"},
+        },
+        [] { return std::make_unique<InteractingParticles>(); }};
+    info.needsTarget = false;
+    info.validate = [](const ParamValues& p, const std::string& ctx) {
+        if (p.choice("interaction") == "attractive-repulsive" && !(p.real("a") > p.real("b")))
+            throw Error(ctx + ": key 'a' must be greater than key 'b' (got a = " + paramText(p.real("a")) + ", b = " + paramText(p.real("b")) + ")");
+    };
+    return info;
+}
+
+}  // namespace tl::dyn
