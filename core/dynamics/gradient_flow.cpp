@@ -157,7 +157,7 @@ DynamicsInfo gradientFlowInfo() {
             {"iterations", ParamType::Integer, "500", 1, 1000000, {}, "cap on scaling iterations per step"},
             {"tolerance", ParamType::Real, "1e-7", 0, 1, {}, "stop a step when the L1 change of its density is below this"},
             {"entropic_correction", ParamType::Boolean, "true", 0, 0, {},
-             "subtract the entropic blur's extra diffusion eps/(4 tau) from F, so the flow is that of F itself"},
+             "subtract the entropic blur's extra diffusion eps/(4 tau) from F, so the flow is that of F itself (not for crowd)"},
         },
         [] { return std::make_unique<GradientFlow>(); }};
     info.needsTarget = false;

@@ -76,7 +76,9 @@ int JkoSolver::step(double tau, const std::stop_token& stop) {
     // Entropy coefficient theta of the (corrected) energy: 1 for heat / Fokker-Planck, 0 otherwise,
     // minus eps / (4 tau) with the entropic correction (then sigma * correction = 1/2).
     double theta = (energy_.kind == JkoEnergyKind::Heat || energy_.kind == JkoEnergyKind::FokkerPlanck) ? 1.0 : 0.0;
-    if (opt_.entropicCorrection) theta -= eps / (4 * tau);
+    // Crowd motion has no diffusion to correct: there the anti-diffusive correction only sharpens
+    // the congested front into grid-scale stripes, so the blur is left as a small diffusion.
+    if (opt_.entropicCorrection && energy_.kind != JkoEnergyKind::Crowd) theta -= eps / (4 * tau);
     if (1 + sigma * theta <= 0.25)
         throw Error("gradient-flow: 'epsilon' is too large for 'tau' (the step would not be convex): use epsilon < 4 tau");
 

@@ -11,7 +11,8 @@
 // Entropic correction (on by default): the entropic blur of W_eps adds a linear diffusion of
 // coefficient eps / (4 tau) (OT_eps(p, q) = W2^2 + (eps/2) int q log q + terms free of q, to first
 // order); the solver subtracts eps/(4 tau) int rho log rho from F so the scheme approximates the
-// PDE of F itself. The per-step problem stays strictly convex (1 + sigma * theta >= 1/2 below).
+// PDE of F itself (heat, Fokker-Planck, porous medium; not crowd, which has no diffusion to offset).
+// The per-step problem stays strictly convex (1 + sigma * theta >= 1/2).
 #pragma once
 #include <stop_token>
 #include <vector>

@@ -29,12 +29,15 @@ RunSnapshot RunSnapshot::of(const Runner& runner) {
 QString panelStatusText(const PanelStatus& st, const Frame* shown) {
     if (st.state == PanelState::Failed) return QString::fromUtf8("\u26A0 ") + QString::fromStdString(st.error);
     const QString t = QString("t = %1").arg(shown ? shown->t : 0.0, 0, 'f', 2);
-    if (st.state == PanelState::Done)
-        return QString("%1   NFE %2   straightness %3   divergence %4")
-            .arg(t)
-            .arg(st.summary.nfe)
-            .arg(st.summary.straightness, 0, 'g', 3)
-            .arg(st.finalDivergence, 0, 'g', 3);
+    if (st.state == PanelState::Done) {
+        // Only the numbers this dynamics has (gradient flows have no NFE-straightness-divergence story).
+        QString s = t;
+        if (st.summary.nfe > 0) s += QString("   NFE %1").arg(st.summary.nfe);
+        if (std::isfinite(st.summary.straightness)) s += QString("   straightness %1").arg(st.summary.straightness, 0, 'g', 3);
+        if (std::isfinite(st.finalDivergence)) s += QString("   divergence %1").arg(st.finalDivergence, 0, 'g', 3);
+        if (shown && std::isfinite(shown->metric("energy"))) s += QString("   energy %1").arg(shown->metric("energy"), 0, 'g', 4);
+        return s;
+    }
     if (st.state == PanelState::Cancelled) return t + "   (cancelled)";
     return QString("%1   %2 (%3%)").arg(t, QString::fromStdString(st.stage.empty() ? "waiting" : st.stage)).arg(static_cast<int>(100 * st.progress));
 }

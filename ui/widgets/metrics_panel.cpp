@@ -132,6 +132,11 @@ void MetricsPanel::setRuns(const std::vector<std::vector<FramePtr>>& frames, con
                                                                             [](const auto& a, const auto& b) { return a.empty() ? b.empty() : (!b.empty() && a.front() == b.front()); }));
     d_->frames = frames;
     d_->titles = titles;
+    // The time axis spans the scenario's duration (the last frame's time), 1 for transport runs.
+    double tmax = 0;
+    for (const auto& r : frames)
+        if (!r.empty()) tmax = std::max(tmax, r.back()->t);
+    if (tmax > 0 && std::isfinite(tmax)) d_->chart->GetAxis(vtkAxis::BOTTOM)->SetRange(0, tmax);
     if (changed || d_->tables.size() != frames.size()) rebuildChart();
 
     d_->table->setRowCount(static_cast<int>(status.size()));
