@@ -572,7 +572,8 @@ struct PanelScene::Impl {
 
     void showColorBar() {
         const bool speed = opt.particles && opt.color == ColorMode::Speed;
-        const bool dens = !speed && opt.density && densityActor->GetVisibility();
+        // the density actor is visible when the layer is on, or for grid frames (their only content)
+        const bool dens = !speed && densityActor->GetVisibility();
         colorBar->SetVisibility(opt.colorBar && (speed || dens));
         if (!(opt.colorBar && (speed || dens))) return;
         const auto table = colormapTable(speed ? kSpeedMap : kDensityMap, 64);
