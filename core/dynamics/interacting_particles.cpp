@@ -2,7 +2,8 @@
 // + sqrt(2D) dB_i with seeded noise; W attractive-repulsive |z|^a/a - |z|^b/b or quadratic-log
 // |z|^2/2 - ln|z|; D > 0 with no interaction is Langevin for Fokker-Planck. The all-pairs sum runs
 // on the SIMD, multi-threaded pair-force kernel (gradient_flows/pair_forces.h), O(N) memory.
-// Metrics: the free energy of the empirical measure (potential + interaction), the mean radius.
+// Metrics: the free energy of the empirical measure (potential + interaction; `potential_energy`
+// when D > 0, whose entropy term an empirical measure lacks), the mean radius.
 #include <cmath>
 #include <vector>
 
@@ -74,7 +75,10 @@ public:
                 for (int c = 0; c < dim; ++c) r2 += (x[i * dim + c] - cx[c]) * (x[i * dim + c] - cx[c]);
                 radius += w[i] * std::sqrt(r2);
             }
-            if (interacting || !V.isNone()) f.setMetric("energy", E);
+            // Without noise, potential + interaction is the free energy the flow decreases; with noise the
+            // free energy also holds an entropy the empirical measure has none of, so the sum is named
+            // for what it is (it is not comparable with a grid panel's energy).
+            if (interacting || !V.isNone()) f.setMetric(D > 0 ? "potential_energy" : "energy", E);
             f.setMetric("mean_radius", radius);
             return f;
         };
