@@ -15,6 +15,7 @@
 #include "flows/empirical_posterior.h"
 #include "gradient_flows/grid.h"
 #include "gradient_flows/jko.h"
+#include "tokens/attention_kernel.h"
 #include "util/parallel.h"
 #include "gradient_flows/pair_forces.h"
 #include "kernels/reduce.h"
@@ -209,6 +210,40 @@ int benchPairForces(const tl::cli::Args& a) {
     return 0;
 }
 
+// One attention evaluation on the sphere (science.md §6): v_i = P_perp(x_i) sum_j softmax_j(beta <x_i, x_j>) x_j
+// for n tokens in 3-D (--source, default sphere:n=<n>), best of --reps, 1 and 2 threads; prints the
+// velocity norm so the NumPy peer's result can be compared.
+int benchAttention(const tl::cli::Args& a) {
+    const auto n0 = static_cast<std::size_t>(a.integer("n", 10000, 1, 1'000'000));
+    const int reps = static_cast<int>(a.integer("reps", 5, 1, 1000));
+    const double beta = a.real("epsilon", 1.0, 0, 1000);  // reuses --epsilon as beta
+    const tl::PointCloud cloud = tl::measureFromSpec(a.text("source", "sphere:n=" + std::to_string(n0) + ",dim=3,seed=11"));
+    const Eigen::MatrixXd X = cloud.matrix();
+    const Eigen::MatrixXd A = beta * Eigen::MatrixXd::Identity(cloud.dim, cloud.dim);
+    Eigen::MatrixXd v;
+    auto once = [&](int threads) {
+        v = tl::tokens::attention(X, A, 0, threads).average;
+        for (Eigen::Index i = 0; i < X.rows(); ++i) v.row(i) -= v.row(i).dot(X.row(i)) * X.row(i);
+    };
+    json j;
+    j["simd"] = tl::kernels::simdTargetName();
+    j["n"] = cloud.size();
+    j["beta"] = beta;
+    for (int threads : {1, 2}) {
+        once(threads);
+        double best = 1e300;
+        for (int r = 0; r < reps; ++r) {
+            const auto t0 = Clock::now();
+            once(threads);
+            best = std::min(best, since(t0));
+        }
+        j[threads == 1 ? "seconds_1_thread" : "seconds_2_threads"] = best;
+    }
+    j["velocity_norm"] = v.norm();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
 // Wall time of a whole scenario through the Runner (sampling, all panels, metrics), no file output.
 int benchScenario(const tl::cli::Args& a) {
     const tl::Scenario sc = tl::loadScenario(a.required("scenario"));
@@ -292,7 +327,7 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|scenario [options]\n" << tl::cli::usageOf(kOptions);
+        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|attention|scenario [options]\n" << tl::cli::usageOf(kOptions);
         return 2;
     }
     try {
@@ -305,6 +340,7 @@ int main(int argc, char** argv) {
         if (cmd == "pairforces") return benchPairForces(a);
         if (cmd == "scenario") return benchScenario(a);
         if (cmd == "jko") return benchJko(a);
+        if (cmd == "attention") return benchAttention(a);
         std::cerr << "error: unknown benchmark '" << cmd << "'\n";
         return 2;
     } catch (const std::exception& e) {

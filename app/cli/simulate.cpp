@@ -88,6 +88,16 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
         pj["final_sinkhorn_divergence"] = jnum(st.finalDivergence);
         pj["straightness"] = jnum(st.summary.straightness);
         if (!st.summary.note.empty()) pj["note"] = st.summary.note;
+        for (const auto& [key, v] : st.summary.extras) pj[key] = jnum(v);
+        for (const auto& [key, rows] : st.summary.tables) {
+            json t = json::array();
+            for (const auto& row : rows) {
+                json r = json::array();
+                for (double v : row) r.push_back(jnum(v));
+                t.push_back(r);
+            }
+            pj[key] = t;
+        }
         panels.push_back(pj);
     }
     summary["panels"] = panels;

@@ -6,7 +6,8 @@ namespace tl {
 
 const std::vector<DynamicsInfo>& dynamicsRegistry() {
     static const std::vector<DynamicsInfo> all = {dyn::otDisplacementInfo(), dyn::flowMatchingInfo(), dyn::diffusionInfo(), dyn::gradientFlowInfo(),
-                                                   dyn::interactingParticlesInfo()};
+                                                   dyn::interactingParticlesInfo(), dyn::attentionInfo(), dyn::meanFieldNetworkInfo(),
+                                                   dyn::trajectoryInferenceInfo()};
     return all;
 }
 

@@ -8,4 +8,7 @@ DynamicsInfo flowMatchingInfo();
 DynamicsInfo diffusionInfo();
 DynamicsInfo gradientFlowInfo();
 DynamicsInfo interactingParticlesInfo();
+DynamicsInfo attentionInfo();
+DynamicsInfo meanFieldNetworkInfo();
+DynamicsInfo trajectoryInferenceInfo();
 }  // namespace tl::dyn

@@ -15,10 +15,16 @@
 
 namespace tl {
 
+struct TimedMeasure {
+    double time = 0;
+    std::shared_ptr<const Measure> measure;
+};
+
 struct RunContext {
     std::stop_token stop;
     int threads = 0;
     std::string baseDir;  // the scenario's folder: relative paths in parameters resolve here
+    std::vector<TimedMeasure> snapshots;  // the scenario's snapshots, sampled (empty if none)
     // fraction in [0, 1] of this panel's work, and what it is doing ("solving OT", "training" ...).
     std::function<void(double, const std::string&)> progress;
     // Receives each frame in time order (the runner adds common metrics and records it). Not
@@ -32,6 +38,10 @@ struct RunSummary {
     double straightness = std::numeric_limits<double>::quiet_NaN();  // E int |v|^2 dt - E |x1 - x0|^2
     std::string note;                                               // e.g. "integrated to 1 - delta, then snapped"
     bool cancelled = false;
+    // Extra results a dynamics reports, written into the simulate summary under these keys: numbers
+    // (NaN = null, e.g. closure_blow_up_time with no blow-up) and tables (rows of numbers, e.g. teacher).
+    std::vector<std::pair<std::string, double>> extras = {};
+    std::vector<std::pair<std::string, std::vector<std::vector<double>>>> tables = {};
 };
 
 class Dynamics {
@@ -51,6 +61,7 @@ struct DynamicsInfo {
     std::vector<ParamSpec> params;
     std::function<std::unique_ptr<Dynamics>()> make;
     bool needsTarget = true;  // false: runs from the source alone (gradient flows, tokens, ...)
+    bool needsSnapshots = false;  // true: reads the scenario's `snapshots` (trajectory inference)
     // Checks that involve several keys (e.g. a > b); throws tl::Error naming `context` and the key.
     std::function<void(const ParamValues&, const std::string& context)> validate = {};
 };

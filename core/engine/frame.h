@@ -30,6 +30,14 @@ struct DensityGrid {
     double center(int i) const { return -extent + (i + 0.5) * h(); }
 };
 
+// Points drawn as markers over a panel (e.g. a teacher network's neurons), in the frame's dimension.
+struct MarkerOverlay {
+    std::string label;
+    int dim = 2;
+    std::vector<double> points;  // rows * dim, row-major
+    bool faint = false;          // many points (e.g. an observed snapshot): small, translucent marks
+};
+
 struct Frame {
     double t = 0;
     int dim = 2;
@@ -39,6 +47,9 @@ struct Frame {
     std::vector<std::pair<std::string, double>> metrics;
     std::vector<GaussianOverlay> overlays;
     std::shared_ptr<const DensityGrid> density;  // grid dynamics (may be the only content)
+    std::vector<MarkerOverlay> markers;
+    std::vector<int> labels;     // per particle (e.g. token clusters), or empty
+    bool onUnitSphere = false;   // particles live on the unit sphere (drawn with it)
 
     std::size_t rows() const { return weights.size(); }
     double metric(const std::string& name, double fallback = std::numeric_limits<double>::quiet_NaN()) const;

@@ -98,6 +98,14 @@ ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::str
             if (auto p = std::get_if<bool>(&v)) return *p;
             throw fail("must be true or false");
         }
+        case ParamType::Text: {
+            auto p = std::get_if<std::string>(&v);
+            if (!p) throw fail("must be a string");
+            if (p->size() > 4096) throw fail("is longer than 4096 characters");
+            for (unsigned char ch : *p)
+                if (ch < 0x20 || ch == 0x7f) throw fail("contains a control character");
+            return *p;
+        }
     }
     return v;
 }
@@ -121,6 +129,7 @@ ParamValues defaultParams(const std::vector<ParamSpec>& specs) {
             }
             case ParamType::Choice: v = s.defaultValue; break;
             case ParamType::Boolean: v = (s.defaultValue == "true"); break;
+            case ParamType::Text: v = s.defaultValue; break;
         }
         pv.set(s.name, v);
     }
@@ -141,6 +150,7 @@ std::string paramsMarkdown(const std::vector<ParamSpec>& specs) {
                 break;
             }
             case ParamType::Boolean: os << "boolean | `" << s.defaultValue << "` | true, false"; break;
+            case ParamType::Text: os << "text | " << (s.defaultValue.empty() ? "—" : "`" + s.defaultValue + "`") << " | "; break;
         }
         os << " | " << s.help << " |\n";
     }

@@ -8,7 +8,7 @@
 
 namespace tl {
 
-enum class ParamType { Real, Integer, Choice, Boolean };
+enum class ParamType { Real, Integer, Choice, Boolean, Text };  // Text: free text (e.g. a matrix "1;0;0;1"), checked by the dynamics
 
 struct ParamSpec {
     std::string name;
@@ -27,6 +27,7 @@ public:
     double real(const std::string& name) const;
     long long integer(const std::string& name) const;
     const std::string& choice(const std::string& name) const;
+    const std::string& text(const std::string& name) const { return choice(name); }
     bool flag(const std::string& name) const;
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     void set(const std::string& name, ParamValue v) { values_[name] = std::move(v); }

@@ -138,6 +138,18 @@ void Runner::loop(std::stop_token stop) {
             auto src = sample(scenario_.source, "source");
             // No target: an empty measure (only target-free dynamics run; checkTargets names the rest).
             auto tgt = scenario_.target.empty() ? std::make_shared<Measure>() : sample(scenario_.target, "target");
+            std::vector<TimedMeasure> snaps;
+            for (std::size_t k = 0; k < scenario_.snapshots.size(); ++k) {
+                const auto m = sample(scenario_.snapshots[k].measure, "snapshots");
+                if (m->cloud.dim != src->cloud.dim)
+                    throw Error(scenario_.name + ": key 'snapshots' entry " + std::to_string(k) + " is " + std::to_string(m->cloud.dim) +
+                                "-D but the source is " + std::to_string(src->cloud.dim) + "-D");
+                snaps.push_back({scenario_.snapshots[k].time, m});
+            }
+            {
+                std::lock_guard<std::mutex> lk(m_);
+                snapshots_ = std::move(snaps);
+            }
             if (!tgt->cloud.empty() && src->cloud.dim != tgt->cloud.dim)
                 throw Error("source is " + std::to_string(src->cloud.dim) + "-D but target is " + std::to_string(tgt->cloud.dim) + "-D");
             std::lock_guard<std::mutex> lk(m_);
@@ -231,6 +243,10 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     ctx.stop = runStop.get_token();
     ctx.threads = threads_;
     ctx.baseDir = scenario_.baseDir;
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        ctx.snapshots = snapshots_;
+    }
     FramePtr previous;
     double divergence = std::numeric_limits<double>::quiet_NaN();
     ctx.progress = [&](double fraction, const std::string& stage) {
@@ -286,6 +302,7 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     try {
         if (!info) findDynamics(spec.dynamics);  // throws the plain "unknown dynamics" message
         if (transport && !haveTarget) throw Error(spec.dynamics + " needs key 'target' (a measure SPEC)");
+        if (info->needsSnapshots && ctx.snapshots.size() < 2) throw Error(spec.dynamics + " needs key 'snapshots' (at least 2)");
         if (info->validate) info->validate(spec.params, spec.dynamics);
         summary = info->make()->run(*source_, *target_, spec.params, times, ctx);
         if (summary.cancelled || ctx.cancelled()) state = PanelState::Cancelled;

@@ -82,6 +82,7 @@ private:
     std::condition_variable_any cv_;
     std::condition_variable idleCv_;
     std::shared_ptr<const Measure> source_, target_;
+    std::vector<TimedMeasure> snapshots_;
     std::string error_;
     double sourceDivergence_ = std::numeric_limits<double>::quiet_NaN();  // S_eps(source, target), once per run
     bool idle_ = false;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -65,6 +66,21 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
             if (!v.is_number_integer() || v.get<long long>() < 2 || v.get<long long>() > 10000)
                 throw Error(context + ": key 'frames' must be an integer in [2, 10000]");
             s.frames = static_cast<int>(v.get<long long>());
+        } else if (key == "snapshots") {
+            if (!v.is_array() || v.size() < 2) throw Error(context + ": key 'snapshots' must be a list of at least 2 {\"time\": t, \"measure\": SPEC}");
+            if (v.size() > 1000) throw Error(context + ": key 'snapshots' has more than 1000 entries");
+            for (std::size_t k = 0; k < v.size(); ++k) {
+                const json& e = v[k];
+                const std::string where = context + ": key 'snapshots' entry " + std::to_string(k);
+                if (!e.is_object() || !e.contains("time") || !e.contains("measure") || e.size() != 2)
+                    throw Error(where + " must be {\"time\": t, \"measure\": SPEC}");
+                if (!e["time"].is_number() || !std::isfinite(e["time"].get<double>())) throw Error(where + ": 'time' must be a finite number");
+                if (!e["measure"].is_string() || e["measure"].get<std::string>().empty()) throw Error(where + ": 'measure' must be a SPEC string");
+                SnapshotSpec sp{e["time"].get<double>(), e["measure"].get<std::string>()};
+                if (!s.snapshots.empty() && !(sp.time > s.snapshots.back().time))
+                    throw Error(where + ": times must increase (" + std::to_string(sp.time) + " after " + std::to_string(s.snapshots.back().time) + ")");
+                s.snapshots.push_back(sp);
+            }
         } else if (key == "duration") {
             if (!v.is_number() || !(v.get<double>() > 0) || !(v.get<double>() <= 1e6))
                 throw Error(context + ": key 'duration' must be a number in (0, 1e6]");
@@ -114,9 +130,10 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                 s.panels.push_back(std::move(panel));
             }
         } else {
-            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, frames, duration, divergence_epsilon, panels)");
+            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, snapshots, frames, duration, divergence_epsilon, panels)");
         }
     }
+    if (s.source.empty() && !s.snapshots.empty()) s.source = s.snapshots.front().measure;
     if (s.source.empty()) throw Error(context + ": key 'source' (a measure SPEC) is required");
     if (s.panels.empty()) throw Error(context + ": key 'panels' is required");
     checkTargets(s, context);
@@ -124,10 +141,13 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
 }
 
 void checkTargets(const Scenario& s, const std::string& context) {
-    if (!s.target.empty()) return;
-    for (std::size_t k = 0; k < s.panels.size(); ++k)
-        if (findDynamics(s.panels[k].dynamics).needsTarget)
+    for (std::size_t k = 0; k < s.panels.size(); ++k) {
+        const DynamicsInfo& info = findDynamics(s.panels[k].dynamics);
+        if (info.needsTarget && s.target.empty())
             throw Error(context + ": panel " + std::to_string(k) + " (" + s.panels[k].dynamics + ") needs key 'target' (a measure SPEC)");
+        if (info.needsSnapshots && s.snapshots.size() < 2)
+            throw Error(context + ": panel " + std::to_string(k) + " (" + s.panels[k].dynamics + ") needs key 'snapshots' (at least 2)");
+    }
 }
 
 Scenario loadScenario(const std::string& path) {
@@ -144,6 +164,11 @@ std::string scenarioToJson(const Scenario& s) {
     if (!s.target.empty()) doc["target"] = s.target;
     doc["frames"] = s.frames;
     if (s.duration != 1) doc["duration"] = s.duration;
+    if (!s.snapshots.empty()) {
+        json snaps = json::array();
+        for (const auto& sp : s.snapshots) snaps.push_back({{"time", sp.time}, {"measure", sp.measure}});
+        doc["snapshots"] = snaps;
+    }
     doc["divergence_epsilon"] = s.divergenceEpsilon;
     json panels = json::array();
     for (const auto& p : s.panels) {
@@ -165,6 +190,8 @@ std::string scenarioReferenceMarkdown() {
        << "| `source`, `target` | measure SPEC strings; relative CSV/image paths resolve against the scenario's folder. `source` is "
           "required; `target` only when a panel's dynamics needs one (marked below) |\n"
        << "| `frames` | number of frames including t = 0 and t = `duration`, uniform in time (default 61, 2 … 10000) |\n"
+       << "| `snapshots` | optional list of `{\"time\": t, \"measure\": SPEC}` (at least 2, increasing times): observed populations "
+          "for trajectory inference; `source` defaults to the first |\n"
        << "| `duration` | the time horizon T > 0: frames at t_k = k·T/(frames − 1) (default 1; dynamics that need a target go from "
           "source to target over [0, T]) |\n"
        << "| `panels` | 1 … " << kMaxPanels << " panels, each `{\"dynamics\": NAME, \"title\": optional, …parameters}` |\n"
@@ -172,7 +199,8 @@ std::string scenarioReferenceMarkdown() {
        << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n";
     for (const auto& d : dynamicsRegistry()) {
         os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n"
-           << (d.needsTarget ? "Needs a `target`.\n\n" : "Needs no `target`.\n\n") << paramsMarkdown(d.params);
+           << (d.needsSnapshots ? "Needs `snapshots`.\n\n" : d.needsTarget ? "Needs a `target`.\n\n" : "Needs no `target`.\n\n")
+           << paramsMarkdown(d.params);
     }
     return os.str();
 }

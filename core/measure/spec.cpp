@@ -301,6 +301,27 @@ Measure makeImage(const SpecArgs& a) {
     return m;
 }
 
+// Uniform on the unit sphere S^(dim-1) (normalised Gaussian vectors): tokens for the attention view.
+Measure makeSphere(const SpecArgs& a) {
+    const int dim = static_cast<int>(a.integer("dim", 1, 3));
+    const std::size_t n = countOf(a);
+    Rng rng(seedOf(a));
+    std::vector<double> pts(n * dim);
+    for (std::size_t i = 0; i < n; ++i) {
+        double r2 = 0;
+        do {
+            r2 = 0;
+            for (int k = 0; k < dim; ++k) {
+                pts[i * dim + k] = rng.normal();
+                r2 += pts[i * dim + k] * pts[i * dim + k];
+            }
+        } while (r2 < 1e-24);
+        const double r = std::sqrt(r2);
+        for (int k = 0; k < dim; ++k) pts[i * dim + k] /= r;
+    }
+    return {PointCloud::withUniformWeights(dim, std::move(pts)), std::nullopt, "", {}};
+}
+
 // Barenblatt profile of the porous medium equation d/dt rho = Laplacian(rho^m) (science.md §4):
 // rho(x, t) = t^-alpha (C - k |x|^2 t^(-2 alpha/d))_+^(1/(m-1)), alpha = d/(d(m-1)+2),
 // k = alpha(m-1)/(2md), C fixed by the mass. |x|^2 / R(t)^2 ~ Beta(d/2, 1/(m-1) + 1).
@@ -395,6 +416,9 @@ const std::vector<GeneratorKind>& generators() {
           {"width", "4", "width of the image in space units (centred at 0)"},
           {"invert", "0", "1 = darker is denser"}},
          makeImage},
+        {"sphere", "Uniform on the unit sphere (dim 3), circle (dim 2) or {-1, 1} (dim 1): tokens for attention",
+         {kN, kSeed, {"dim", "3", "dimension of the ambient space (1-3)"}},
+         makeSphere},
         {"barenblatt", "Barenblatt profile of the porous medium equation at time t0 (exact self-similar solution, centred at 0)",
          {kN, kSeed, {"m", "2", "exponent m > 1 of d/dt rho = Laplacian(rho^m)"}, {"t0", "0.1", "time of the profile (> 0)"},
           {"mass", "1", "total mass (the density integrates to it; samples have weights summing to 1)"}, {"dim", "2", "dimension (1-3)"}},

@@ -1140,6 +1140,12 @@ private slots:
                     QCOMPARE(e->isChecked(), s.defaultValue == "true");
                     break;
                 }
+                case tl::ParamType::Text: {
+                    auto* e = qobject_cast<QLineEdit*>(w);
+                    QVERIFY2(e, qPrintable(name));
+                    QCOMPARE(e->text(), QString::fromStdString(s.defaultValue));
+                    break;
+                }
                 }
             }
             QVERIFY(form.editor("no-such-parameter") == nullptr);

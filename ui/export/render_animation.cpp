@@ -36,6 +36,11 @@ QString panelStatusText(const PanelStatus& st, const Frame* shown) {
         if (std::isfinite(st.summary.straightness)) s += QString("   straightness %1").arg(st.summary.straightness, 0, 'g', 3);
         if (std::isfinite(st.finalDivergence)) s += QString("   divergence %1").arg(st.finalDivergence, 0, 'g', 3);
         if (shown && std::isfinite(shown->metric("energy"))) s += QString("   energy %1").arg(shown->metric("energy"), 0, 'g', 4);
+        if (shown && std::isfinite(shown->metric("loss"))) s += QString("   loss %1").arg(shown->metric("loss"), 0, 'g', 3);
+        if (shown && std::isfinite(shown->metric("clusters"))) s += QString("   clusters %1").arg(shown->metric("clusters"));
+        for (const auto& [key, v] : st.summary.extras)  // e.g. the closure's blow-up, once it has happened
+            if (key == "closure_blow_up_time" && std::isfinite(v) && shown && shown->t >= v)
+                s += QString("   closure blew up at t = %1").arg(v, 0, 'f', 3);
         return s;
     }
     if (st.state == PanelState::Cancelled) return t + "   (cancelled)";

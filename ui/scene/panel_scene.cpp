@@ -224,6 +224,7 @@ struct PanelScene::Impl {
     TextOverlay status{QString(), TextOverlay::Anchor::BottomLeft};
     TextOverlay legend{QString(), TextOverlay::Anchor::BottomRight};
     LineProp trajectories, glyphs, ellipses;
+    vtkNew<vtkActor> sphereActor;  // the translucent unit sphere under tokens that live on it
     vtkNew<vtkImageData> densityImage;
     vtkNew<vtkImageActor> densityActor;
     vtkNew<vtkLookupTable> lut;
@@ -260,6 +261,7 @@ struct PanelScene::Impl {
         trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.2 * dpr));
         glyphs.actor->GetProperty()->SetLineWidth(static_cast<float>(1.4 * dpr));
         ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.2 * dpr));
+        buildUnitSphere();
         densityImage->SetDimensions(2, 2, 1);
         densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
         densityActor->SetInputData(densityImage);
@@ -283,7 +285,39 @@ struct PanelScene::Impl {
         r->AddActor2D(colorBar);
         applySizes();
     }
+    // A latitude-longitude triangle mesh of the unit sphere, translucent, drawn behind the tokens.
+    void buildUnitSphere() {
+        const int nu = 48, nv = 24;
+        vtkNew<vtkPoints> pts;
+        vtkNew<vtkCellArray> tris;
+        for (int j = 0; j <= nv; ++j)
+            for (int i = 0; i < nu; ++i) {
+                const double th = M_PI * j / nv, ph = 2 * M_PI * i / nu;
+                pts->InsertNextPoint(std::sin(th) * std::cos(ph), std::sin(th) * std::sin(ph), std::cos(th));
+            }
+        for (int j = 0; j < nv; ++j)
+            for (int i = 0; i < nu; ++i) {
+                const vtkIdType a = j * nu + i, b = j * nu + (i + 1) % nu, c = (j + 1) * nu + i, d = (j + 1) * nu + (i + 1) % nu;
+                const vtkIdType t1[3] = {a, c, b}, t2[3] = {b, c, d};
+                tris->InsertNextCell(3, t1);
+                tris->InsertNextCell(3, t2);
+            }
+        vtkNew<vtkPolyData> poly;
+        poly->SetPoints(pts);
+        poly->SetPolys(tris);
+        vtkNew<vtkPolyDataMapper> mapper;
+        mapper->SetInputData(poly);
+        sphereActor->SetMapper(mapper);
+        sphereActor->GetProperty()->SetColor(0.45, 0.55, 0.75);
+        sphereActor->GetProperty()->SetOpacity(0.12);
+        sphereActor->GetProperty()->SetRepresentationToWireframe();
+        sphereActor->GetProperty()->SetLineWidth(static_cast<float>(0.6 * dpr));
+        sphereActor->SetVisibility(0);
+        renderer->AddActor(sphereActor);
+    }
+
     ~Impl() {
+        renderer->RemoveActor(sphereActor);
         for (LineProp* p : {&trajectories, &glyphs, &ellipses}) renderer->RemoveActor(p->actor);
         renderer->RemoveActor(densityActor);
         renderer->RemoveActor2D(colorBar);
@@ -333,6 +367,11 @@ struct PanelScene::Impl {
         for (std::size_t k = 0; k < frames.size(); ++k) {
             growBounds(b, frames[k]->positions.data(), frames[k]->rows(), frames[k]->dim);
             if (frames[k]->density) growGridBounds(b, *frames[k]->density);
+            if (frames[k]->onUnitSphere) {
+                const double box[6] = {-1, -1, -1, 1, 1, 1};
+                growBounds(b, box, 2, 3);
+            }
+            for (const MarkerOverlay& m : frames[k]->markers) growBounds(b, m.points.data(), m.points.size() / std::max(1, m.dim), m.dim);
             if (k + 1 < frames.size() || frames.size() == 1) {
                 const auto v = frameVelocities(frames, k);
                 for (std::size_t i = 0; i + 1 <= frames[k]->rows(); ++i) {
@@ -359,7 +398,17 @@ struct PanelScene::Impl {
             if (positionRgb.size() == 3 * f.rows()) colorsInUse = positionRgb;
             break;
         case ColorMode::Label:
-            if (labelRgb.size() == 3 * f.rows()) colorsInUse = labelRgb;
+            if (f.labels.size() == f.rows() && !f.labels.empty()) {  // per-frame labels (token clusters)
+                colorsInUse.resize(3 * f.rows());
+                for (std::size_t i = 0; i < f.rows(); ++i) {
+                    const QColor c = categoricalColor(f.labels[i]);
+                    colorsInUse[3 * i] = static_cast<std::uint8_t>(c.red());
+                    colorsInUse[3 * i + 1] = static_cast<std::uint8_t>(c.green());
+                    colorsInUse[3 * i + 2] = static_cast<std::uint8_t>(c.blue());
+                }
+            } else if (labelRgb.size() == 3 * f.rows()) {
+                colorsInUse = labelRgb;
+            }
             break;
         case ColorMode::Speed: {
             std::vector<double> speed(f.rows(), 0.0);
@@ -501,8 +550,37 @@ struct PanelScene::Impl {
                 }
             }
         }
-        legend.setText(on ? labels : QString());
+        // Markers (e.g. a teacher network's neurons): a cross per point, 4% of the data's extent.
+        const double extent = haveBounds ? std::max({bounds[1] - bounds[0], bounds[3] - bounds[2], bounds[5] - bounds[4], 1e-9}) : 1.0;
+        for (const MarkerOverlay& m : f.markers) {
+            // faint: many observed points (snapshots), small and translucent; else a few bold crosses
+            const double arm = (m.faint ? 0.006 : 0.04) * extent;
+            const QColor mc = m.faint ? kTargetColor : QColor(255, 255, 255);
+            const int alpha = m.faint ? 110 : 255;
+            if (m.dim < 1 || m.dim > 3) continue;
+            const std::size_t rows = m.points.size() / static_cast<std::size_t>(m.dim);
+            for (std::size_t i = 0; i < rows; ++i) {
+                double p[3] = {0, 0, 0};
+                bool finite = true;
+                for (int k = 0; k < m.dim; ++k) {
+                    p[k] = m.points[i * m.dim + k];
+                    finite = finite && std::isfinite(p[k]);
+                }
+                if (!finite) continue;
+                for (int axis = 0; axis < std::max(2, m.dim); ++axis) {
+                    double a[3] = {p[0], p[1], p[2]}, b[3] = {p[0], p[1], p[2]};
+                    a[axis] -= arm;
+                    b[axis] += arm;
+                    const vtkIdType seg[2] = {ellipses.add(a[0], a[1], a[2], mc, alpha), ellipses.add(b[0], b[1], b[2], mc, alpha)};
+                    ellipses.lines->InsertNextCell(2, seg);
+                }
+            }
+            if (rows) labels += QString("%1%2 (+)").arg(labels.isEmpty() ? "" : "\n").arg(QString::fromStdString(m.label));
+        }
+        if (!f.markers.empty()) ellipses.actor->SetVisibility(true);
+        legend.setText(labels);
         ellipses.done();
+        sphereActor->SetVisibility(f.onUnitSphere && f.dim == 3);
     }
 
     // The part of a grid density above 1e-3 of its peak (the camera frames the mass, not the domain).

@@ -57,6 +57,12 @@ ParamForm::ParamForm(std::vector<ParamSpec> specs, const ParamValues& values, QW
             w = e;
             break;
         }
+        case ParamType::Text: {
+            auto* e = new QLineEdit(this);
+            connect(e, &QLineEdit::editingFinished, this, [this, k] { commit(k); });
+            w = e;
+            break;
+        }
         case ParamType::Boolean: {
             auto* e = new QCheckBox(this);
             connect(e, &QCheckBox::toggled, this, [this, k] { commit(k); });
@@ -108,7 +114,9 @@ void ParamForm::commit(std::size_t k) {
     const ParamSpec& s = specs_[k];
     QWidget* w = editors_[k];
     ParamValue v;
-    if (auto* e = qobject_cast<QLineEdit*>(w)) {
+    if (auto* e = qobject_cast<QLineEdit*>(w); e && s.type == ParamType::Text) {
+        v = e->text().trimmed().toStdString();
+    } else if (auto* e = qobject_cast<QLineEdit*>(w)) {
         bool ok = false;
         const double x = e->text().trimmed().toDouble(&ok);
         if (!ok) {
