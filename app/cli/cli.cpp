@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/simulate.h"
+#include "cli/sweep.h"
 #ifdef TL_HAVE_RENDER
 #include "cli/render.h"
 #endif
@@ -148,6 +149,9 @@ std::string usage() {
        << usageOf(kOtOptions)
        << "  transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force]\n"
        << "      run a scenario: DIR/panel<k>/frame_<ffff>.csv, DIR/metrics.csv, JSON summary on stdout\n"
+       << "  transportlab-cli sweep SCENARIO.json --panel K --vary KEY=FROM:TO:COUNT --metric NAME --out FILE.csv [--png FILE]\n"
+       << "      [--threads N] [--jobs J] | --emit-jobs DIR;  transportlab-cli sweep --merge OUT.csv PART.csv...\n"
+       << "      run one panel once per parameter value (in parallel): value,t,NAME as CSV (see sweep --help)\n"
        << "  transportlab-cli render SCENARIO.json --out FILE.mp4|FILE.gif|DIR/ [--width W] [--height H] [--fps F]\n"
        << "      [--panel K] [--layers particles,trajectories,density,velocity,ellipses,target] [--color position|speed|label|uniform]\n"
        << "      run a scenario and render its panels offscreen (same layers as the app; needs an X server, e.g. xvfb-run -a)\n"
@@ -175,6 +179,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         if (cmd == "ot") return cmdOt(rest, out, err);
         if (cmd == "measure") return cmdMeasure(rest, out);
         if (cmd == "simulate") return cmdSimulate(rest, out, err);
+        if (cmd == "sweep") return cmdSweep(rest, out, err);
         if (cmd == "render") {
 #ifdef TL_HAVE_RENDER
             return cmdRender(rest, out, err);
