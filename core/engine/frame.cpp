@@ -24,6 +24,11 @@ void FrameHistory::append(FramePtr f) {
     frames_.push_back(std::move(f));
 }
 
+void FrameHistory::replace(std::size_t k, FramePtr f) {
+    std::lock_guard<std::mutex> lk(m_);
+    if (k < frames_.size()) frames_[k] = std::move(f);
+}
+
 void FrameHistory::clear() {
     std::lock_guard<std::mutex> lk(m_);
     frames_.clear();

@@ -62,6 +62,8 @@ using FramePtr = std::shared_ptr<const Frame>;
 class FrameHistory {
 public:
     void append(FramePtr f);
+    // Replaces frame k (e.g. with one that has more metrics); ignored when k is out of range.
+    void replace(std::size_t k, FramePtr f);
     void clear();
     std::vector<FramePtr> snapshot() const;
     std::size_t size() const;

@@ -174,35 +174,59 @@ void Runner::loop(std::stop_token stop) {
     }
     notify();
     for (;;) {
-        std::size_t k = panels_.size();
+        std::vector<std::size_t> launch;
         {
             std::unique_lock<std::mutex> lk(m_);
             for (;;) {
-                if (stop.stop_requested()) {
-                    for (auto& p : panels_)
-                        if (p.status.state == PanelState::Running || p.status.state == PanelState::Pending) p.status.state = PanelState::Cancelled;
-                    idle_ = true;
-                    exited_ = true;
-                    idleCv_.notify_all();
-                    lk.unlock();
-                    notify();
-                    return;
+                if (stop.stop_requested()) break;
+                bool busy = false;
+                for (std::size_t i = 0; i < panels_.size(); ++i) {
+                    if (panels_[i].dirty && !panels_[i].jobActive) launch.push_back(i);
+                    busy = busy || panels_[i].jobActive || panels_[i].dirty;
                 }
-                for (std::size_t i = 0; i < panels_.size() && k == panels_.size(); ++i)
-                    if (panels_[i].dirty) k = i;
-                if (k < panels_.size()) break;
-                idle_ = true;
-                idleCv_.notify_all();
+                if (!launch.empty()) break;
+                if (!busy && !idle_) {
+                    idle_ = true;
+                    idleCv_.notify_all();
+                }
+                // Wake for a panel to launch, or when the last job ends (to report idle).
                 cv_.wait(lk, stop, [&] {
-                    for (const auto& p : panels_)
-                        if (p.dirty) return true;
-                    return false;
+                    bool anyRunning = false;
+                    for (const auto& p : panels_) {
+                        if (p.dirty && !p.jobActive) return true;
+                        anyRunning = anyRunning || p.jobActive;
+                    }
+                    return !anyRunning && !idle_;
                 });
             }
-            idle_ = false;
+            if (!stop.stop_requested()) {
+                idle_ = false;
+                for (std::size_t k : launch) {
+                    Panel& p = panels_[k];
+                    if (p.job.joinable()) p.job.join();  // the previous job has finished (jobActive == false)
+                    p.jobActive = true;
+                    p.dirty = false;
+                    p.job = std::jthread([this, k, stop] { runPanel(k, stop); });
+                }
+                continue;
+            }
+            for (auto& p : panels_) p.runStop.request_stop();
         }
-        runPanel(k, stop);
+        // Stopping: every job ends at its next step; then the panels that never ran read Cancelled.
+        for (auto& p : panels_)
+            if (p.job.joinable()) p.job.join();
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            for (auto& p : panels_) {
+                if (p.status.state == PanelState::Running || p.status.state == PanelState::Pending) p.status.state = PanelState::Cancelled;
+                p.jobActive = false;
+            }
+            idle_ = true;
+            exited_ = true;
+        }
+        idleCv_.notify_all();
         notify();
+        return;
     }
 }
 
@@ -258,34 +282,9 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         notify();
     };
     std::size_t emitted = 0;
-    // The distance to the target on about 6 frames (every stride-th and the last): the metrics chart's
-    // curve; the last value is the panel's final divergence. Frame 0 is the source sample in every
-    // panel that starts there, so its value is computed once per run and shared.
-    const std::size_t stride = std::max<std::size_t>(1, (times.size() - 1) / 5);
     ctx.publish = [&](Frame&& f) {
         f.t *= timeScale;
         addFrameMetrics(f, previous.get());
-        if (haveTarget && f.rows() > 0 && (emitted % stride == 0 || emitted + 1 == times.size())) {
-            try {
-                const bool atSource = emitted == 0 && f.positions == source_->cloud.points && f.weights == source_->cloud.weights;
-                double dv = std::numeric_limits<double>::quiet_NaN();
-                if (atSource) {
-                    std::lock_guard<std::mutex> lk(m_);
-                    dv = sourceDivergence_;
-                }
-                if (!std::isfinite(dv)) {
-                    dv = frameDivergence(f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop);
-                    if (atSource && !ctx.cancelled()) {
-                        std::lock_guard<std::mutex> lk(m_);
-                        sourceDivergence_ = dv;
-                    }
-                }
-                f.setMetric("sinkhorn_divergence", dv);
-                if (emitted + 1 == times.size()) divergence = dv;
-            } catch (const Error&) {
-                // a degenerate frame: leave the metric out rather than fail the panel
-            }
-        }
         previous = std::make_shared<const Frame>(std::move(f));
         history->append(previous);
         ++emitted;
@@ -311,18 +310,64 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         state = ctx.cancelled() ? PanelState::Cancelled : PanelState::Failed;
         error = e.what();
     }
-    std::lock_guard<std::mutex> lk(m_);
-    Panel& p = panels_[k];
-    p.status.state = state;
-    p.status.error = error;
-    if (state == PanelState::Done) {
-        p.shown = history;
-        p.status.summary = summary;
-        p.status.finalDivergence = divergence;
-        p.status.progress = 1;
-        p.status.stage = "done";
-        p.status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (state == PanelState::Done && haveTarget) {
+        // The frames are complete: show them, then add what is not needed to draw them. The distance
+        // to the target on about 6 frames (every stride-th and the last) is the metrics chart's curve;
+        // the last value is the panel's final divergence. Frame 0 is the source sample in every panel
+        // that starts there, so its value is computed once per run and shared.
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            panels_[k].shown = history;
+            panels_[k].status.stage = "computing the Sinkhorn divergence";
+        }
+        notify();
+        const std::size_t stride = std::max<std::size_t>(1, (times.size() - 1) / 5);
+        for (std::size_t i = 0; i < history->size() && !ctx.cancelled(); ++i) {
+            if (!(i % stride == 0 || i + 1 == history->size())) continue;
+            const FramePtr f = history->at(i);
+            if (!f || f->rows() == 0) continue;
+            try {
+                const bool atSource = i == 0 && f->positions == source_->cloud.points && f->weights == source_->cloud.weights;
+                double dv = std::numeric_limits<double>::quiet_NaN();
+                if (atSource) {
+                    std::lock_guard<std::mutex> lk(m_);
+                    dv = sourceDivergence_;
+                }
+                if (!std::isfinite(dv)) {
+                    dv = frameDivergence(*f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop);
+                    if (atSource && !ctx.cancelled()) {
+                        std::lock_guard<std::mutex> lk(m_);
+                        sourceDivergence_ = dv;
+                    }
+                }
+                auto g = std::make_shared<Frame>(*f);
+                g->setMetric("sinkhorn_divergence", dv);
+                history->replace(i, g);
+                if (i + 1 == history->size()) divergence = dv;
+            } catch (const Error&) {
+                // a degenerate frame (or a cancel): leave the metric out rather than fail the panel
+            }
+            notify();
+        }
     }
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        Panel& p = panels_[k];
+        // A run stopped for new parameters is followed at once by the new one: it reads as busy.
+        p.status.state = (state == PanelState::Cancelled && p.dirty && !stop.stop_requested()) ? PanelState::Running : state;
+        p.status.error = error;
+        if (state == PanelState::Done) {
+            p.shown = history;
+            p.status.summary = summary;
+            p.status.finalDivergence = divergence;
+            p.status.progress = 1;
+            p.status.stage = "done";
+            p.status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        p.jobActive = false;
+    }
+    cv_.notify_all();
+    notify();
 }
 
 }  // namespace tl

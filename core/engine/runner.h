@@ -1,7 +1,10 @@
-// The Runner computes a scenario's panels on one background thread (std::jthread): samples the
-// measures, runs each panel's Dynamics, adds the common metrics to every frame and records the
-// frames in per-panel histories (for scrubbing). Parameter changes restart the affected panel
-// between steps; cancel() stops the thread at the next step (frames are published whole). No Qt.
+// The Runner computes a scenario's panels in the background: a controller thread (std::jthread)
+// samples the measures once, then runs every panel as its own job on its own thread, concurrently
+// (they share the kernel engine's thread pool), adds the common metrics to every frame and records
+// the frames in per-panel histories (for scrubbing). Frames are shown as they are produced; metrics
+// not needed to draw (the Sinkhorn divergence) are computed after a panel's frames. A parameter
+// change restarts only that panel; cancel() stops every job at its next step (frames are published
+// whole). No Qt.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -70,6 +73,8 @@ private:
         std::shared_ptr<FrameHistory> shown, running;
         PanelStatus status;
         std::stop_source runStop;
+        bool jobActive = false;  // a job thread is computing this panel
+        std::jthread job;
     };
     void loop(std::stop_token stop);
     void runPanel(std::size_t k, const std::stop_token& stop);
