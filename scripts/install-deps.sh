@@ -9,7 +9,7 @@ PKGS=(
   libvtk9-dev libeigen3-dev libhwy-dev liblemon-dev nlohmann-json3-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
   xvfb xauth x11-utils
-  python3 python3-numpy python3-pot
+  python3 python3-numpy python3-pot python3-vtk9
 )
 
 missing=()

@@ -29,6 +29,7 @@ const std::vector<OptionSpec> kOptions = {
     {"out", true, "output folder (must not exist or be empty, unless --force)"},
     {"threads", true, "worker threads, 0 = all cores (default 0)"},
     {"force", false, "replace an existing, non-empty output folder (only once the new output is complete)"},
+    {"format", true, "frame files: csv (default), vtp (ParaView: .vtp/.vti frames + panel<k>.pvd) or both"},
 };
 
 }  // namespace
@@ -38,6 +39,9 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     if (a.positional().size() != 1) throw Error("simulate needs exactly one SCENARIO.json (got " + std::to_string(a.positional().size()) + ")");
     const std::string outDir = a.required("out");
     const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    const std::string format = a.text("format", "csv");
+    if (format != "csv" && format != "vtp" && format != "both")
+        throw Error("--format must be csv, vtp or both (got '" + format + "')");
     const Scenario scenario = loadScenario(a.positional().front());
 
     // The output is assembled in a hidden folder beside --out and renamed into place when complete.
@@ -74,6 +78,7 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     json summary;
     summary["scenario"] = scenario.name;
     summary["frames"] = scenario.frames;
+    summary["format"] = format;
     summary["out"] = outDir;
     json panels = json::array();
     for (std::size_t k = 0; k < frames.size(); ++k) {
@@ -102,7 +107,8 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     }
     summary["panels"] = panels;
     FrameDataOptions data;
-    data.csv = true;
+    data.csv = format != "vtp";
+    data.vtp = format != "csv";
     writeFrameData(staged.path().string(), scenario, frames, data);
     staged.commit();
     out << summary.dump() << std::endl;
