@@ -7,10 +7,13 @@
 #include <QImageReader>
 
 #include <cstdio>
+#include <string>
 #include <optional>
 
 #include "measure/image_density.h"
 #include "util/error.h"
+#include "util/files.h"
+#include "util/quote.h"
 
 namespace tl {
 
@@ -42,14 +45,28 @@ private:
 
 void installQtImageReaders(bool quiet) {
     auto reader = [quiet](const std::string& path) {
+        // A FIFO, a device or a folder is refused before Qt opens it (a FIFO would block), and so
+        // is a file over the byte cap; the size in the header is checked before decoding.
+        checkRegularFile(path, kMaxImageBytes);
         QImageReader r(QString::fromStdString(path));
+        QSize declared;
+        {
+            std::optional<SilencedStderr> silence;
+            if (quiet) silence.emplace();
+            declared = r.size();
+        }
+        if (declared.isValid() && static_cast<long long>(declared.width()) * declared.height() > kMaxImagePixels)
+            throw Error("cannot read image " + quotedPath(path) + ": " + std::to_string(declared.width()) + "x" + std::to_string(declared.height()) +
+                        " pixels is more than the limit of " + std::to_string(kMaxImagePixels / 1'000'000) + " megapixels");
         QImage img;
         {
             std::optional<SilencedStderr> silence;
             if (quiet) silence.emplace();
             img = r.read();
         }
-        if (img.isNull()) throw Error("cannot read image '" + path + "': " + r.errorString().toStdString());
+        if (img.isNull()) throw Error("cannot read image " + quotedPath(path) + ": " + oneLine(r.errorString().toStdString(), 200));
+        if (static_cast<long long>(img.width()) * img.height() > kMaxImagePixels)
+            throw Error("cannot read image " + quotedPath(path) + ": more than the limit of " + std::to_string(kMaxImagePixels / 1'000'000) + " megapixels");
         img = img.convertToFormat(QImage::Format_Grayscale8);
         GrayImage g;
         g.width = img.width();

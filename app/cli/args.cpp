@@ -1,16 +1,20 @@
 #include "cli/args.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "measure/csv.h"
 #include "util/error.h"
+#include "util/quote.h"
 
 namespace tl::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs) {
+    const bool declaresHelp = std::any_of(specs.begin(), specs.end(), [](const OptionSpec& s) { return s.name == "help"; });
     for (std::size_t k = 0; k < argv.size(); ++k) {
         const std::string& a = argv[k];
+        if ((a == "--help" || a == "-h") && !declaresHelp) throw HelpRequested{usageOf(specs)};
         if (a.size() > 2 && a.rfind("--", 0) == 0) {
             std::string name = a.substr(2), value;
             const auto eq = name.find('=');
@@ -23,7 +27,7 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& 
             const OptionSpec* spec = nullptr;
             for (const auto& s : specs)
                 if (s.name == name) spec = &s;
-            if (!spec) throw Error("unknown option --" + name);
+            if (!spec) throw Error("unknown option " + oneLine("--" + name, 80));
             if (spec->takesValue && !inlineValue) {
                 if (k + 1 >= argv.size()) throw Error("option --" + name + " needs a value");
                 value = argv[++k];
@@ -53,10 +57,10 @@ double Args::real(const std::string& name, double fallback, double lo, double hi
     auto it = values_.find(name);
     if (it == values_.end()) return fallback;
     double v;
-    if (!parseNumber(it->second, v)) throw Error("--" + name + " must be a finite number (got '" + it->second + "')");
+    if (!parseNumber(it->second, v)) throw Error("--" + name + " must be a finite number (got " + tl::quoted(it->second) + ")");
     if (v < lo || v > hi) {
         std::ostringstream os;
-        os << "--" << name << " must be in [" << lo << ", " << hi << "] (got " << it->second << ")";
+        os << "--" << name << " must be in [" << lo << ", " << hi << "] (got " << oneLine(it->second, 80) << ")";
         throw Error(os.str());
     }
     return v;
@@ -66,9 +70,9 @@ long long Args::integer(const std::string& name, long long fallback, long long l
     auto it = values_.find(name);
     if (it == values_.end()) return fallback;
     double v;
-    if (!parseNumber(it->second, v) || v != std::floor(v)) throw Error("--" + name + " must be an integer (got '" + it->second + "')");
+    if (!parseNumber(it->second, v) || v != std::floor(v)) throw Error("--" + name + " must be an integer (got " + tl::quoted(it->second) + ")");
     if (v < static_cast<double>(lo) || v > static_cast<double>(hi))
-        throw Error("--" + name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " + it->second + ")");
+        throw Error("--" + name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " + oneLine(it->second, 80) + ")");
     return static_cast<long long>(v);
 }
 

@@ -14,9 +14,16 @@ struct OptionSpec {
     std::string help;
 };
 
+// Thrown by Args for --help or -h (unless the subcommand declares its own "help" option):
+// runCli prints the subcommand's usage (with `options`, usageOf its specs) on stdout and returns 0.
+// Not a std::exception, so no error handler mistakes it for an error.
+struct HelpRequested {
+    std::string options;
+};
+
 class Args {
 public:
-    // Throws tl::Error for unknown options or missing values.
+    // Throws tl::Error for unknown options or missing values, HelpRequested for --help / -h.
     Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs);
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     std::string text(const std::string& name, const std::string& fallback = "") const;

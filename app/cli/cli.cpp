@@ -22,6 +22,7 @@
 #include "ot/solve.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 
 namespace tl::cli {
 
@@ -75,13 +76,13 @@ std::string joinPotentials(const std::vector<double>& f, const std::vector<doubl
 
 int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
     Args a(argv, kOtOptions);
-    if (!a.positional().empty()) throw Error("unexpected argument '" + a.positional().front() + "'");
+    if (!a.positional().empty()) throw Error("unexpected argument " + tl::quoted(a.positional().front()));
     OtOptions opt;
     opt.method = parseOtMethod(a.text("method", "exact"));
     const double eps = a.real("epsilon", 0.01, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
-    if (!(eps > 0)) throw Error("--epsilon must be > 0 (got " + a.text("epsilon") + ")");
+    if (!(eps > 0)) throw Error("--epsilon must be > 0 (got " + oneLine(a.text("epsilon"), 80) + ")");
     const double tol = a.real("tolerance", 1e-6, -1, 1e6);
-    if (!(tol > 0)) throw Error("--tolerance must be > 0 (got " + a.text("tolerance") + ")");
+    if (!(tol > 0)) throw Error("--tolerance must be > 0 (got " + oneLine(a.text("tolerance"), 80) + ")");
     opt.sinkhorn.epsilon = eps;
     opt.sinkhorn.tolerance = tol;
     opt.sinkhorn.maxIterations = static_cast<int>(a.integer("max-iterations", 100000, 1, 100'000'000));
@@ -92,6 +93,14 @@ int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     if (opt.method == OtMethod::Gaussian && (!planOut.empty() || !potOut.empty()))
         throw Error("the gaussian method computes a linear map, not a discrete plan or potentials: drop --plan-out/--potentials-out");
     opt.computePlan = !planOut.empty();
+    // The outputs are checked before the solve (a folder, a missing folder, the same file twice)
+    // and written all-or-nothing after it.
+    std::vector<std::pair<std::string, std::string>> targets;
+    for (const char* name : {"plan-out", "potentials-out"}) {
+        if (a.has(name) && a.text(name).empty()) throw Error(std::string("option --") + name + " needs a file name");
+        if (a.has(name)) targets.emplace_back(a.text(name), std::string("--") + name);
+    }
+    AtomicWriteSet::check(targets);
 
     const PointCloud source = measureFromSpec(a.required("source"));
     const PointCloud target = measureFromSpec(a.required("target"));
@@ -100,10 +109,10 @@ int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
 
     const OtResult r = solveOt(source, target, opt);
     if (r.status == OtStatus::NumericalError || r.status == OtStatus::Infeasible) throw Error(r.message);
-    std::vector<std::pair<std::string, std::string>> outputs;
-    if (!planOut.empty()) outputs.emplace_back(planOut, joinPlan(r.plan));
-    if (!potOut.empty()) outputs.emplace_back(potOut, joinPotentials(r.f, r.g));
-    writeFilesAtomic(outputs);  // all or nothing
+    AtomicWriteSet outputs;  // all or nothing
+    if (!planOut.empty()) outputs.add(planOut, joinPlan(r.plan), "--plan-out");
+    if (!potOut.empty()) outputs.add(potOut, joinPotentials(r.f, r.g), "--potentials-out");
+    outputs.commit();
     if (!r.ok()) err << "warning: " << r.message << "\n";
 
     json j;
@@ -147,7 +156,7 @@ std::string usage() {
        << "  transportlab-cli ot --source SPEC --target SPEC --method exact|sinkhorn|gaussian [options]\n"
        << kOtOptions.size() << " options:\n"
        << usageOf(kOtOptions)
-       << "  transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force]\n"
+       << "  transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force] [--format csv|vtp|both]\n"
        << "      run a scenario: DIR/panel<k>/frame_<ffff>.csv, DIR/metrics.csv, JSON summary on stdout\n"
        << "  transportlab-cli sweep SCENARIO.json --panel K --vary KEY=FROM:TO:COUNT --metric NAME --out FILE.csv [--png FILE]\n"
        << "      [--threads N] [--jobs J] | --emit-jobs DIR;  transportlab-cli sweep --merge OUT.csv PART.csv...\n"
@@ -160,6 +169,29 @@ std::string usage() {
        << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
        << "  transportlab-cli --version | --help\n";
     return os.str();
+}
+
+// One subcommand's synopsis (`transportlab-cli SUB --help`); empty for an unknown one.
+std::string synopsisOf(const std::string& cmd) {
+    if (cmd == "ot")
+        return "transportlab-cli ot --source SPEC --target SPEC [--method exact|sinkhorn|gaussian] [options]\n"
+               "  solve the optimal transport problem between two measures; one JSON object on stdout\n";
+    if (cmd == "measure") return "transportlab-cli measure --spec SPEC --out FILE.csv\n  sample a measure to CSV (x,y[,z],weight)\n";
+    if (cmd == "simulate")
+        return "transportlab-cli simulate SCENARIO.json --out DIR [--threads N] [--force] [--format csv|vtp|both]\n"
+               "  run a scenario: DIR/panel<k>/frame_<ffff>.csv, DIR/metrics.csv, JSON summary on stdout\n";
+    if (cmd == "render")
+        return "transportlab-cli render SCENARIO.json --out FILE.mp4|FILE.gif|DIR/ [options]\n"
+               "  run a scenario and render its panels offscreen (needs an X server, e.g. xvfb-run -a)\n";
+    if (cmd == "kinds") return "transportlab-cli kinds\n  list measure kinds and keys (Markdown)\n";
+    if (cmd == "scenario-reference") return "transportlab-cli scenario-reference\n  the scenario format and every dynamics parameter (Markdown)\n";
+    return {};
+}
+
+// A subcommand without options (kinds, scenario-reference): --help, or nothing at all.
+void noArguments(const std::string& cmd, const std::vector<std::string>& argv) {
+    Args a(argv, {});
+    if (!a.positional().empty()) throw Error(cmd + ": unexpected argument " + tl::quoted(a.positional().front()));
 }
 
 }  // namespace
@@ -184,27 +216,38 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 #ifdef TL_HAVE_RENDER
             return cmdRender(rest, out, err);
 #else
+            for (const auto& x : rest)
+                if (x == "--help" || x == "-h") throw HelpRequested{};
             throw Error("this build has no renderer (configured with TL_BUILD_GUI=OFF)");
 #endif
         }
         if (cmd == "scenario-reference") {
+            noArguments(cmd, rest);
             out << scenarioReferenceMarkdown();
             return 0;
         }
         if (cmd == "kinds") {
+            noArguments(cmd, rest);
             out << specReferenceMarkdown();
             return 0;
         }
-        err << "error: unknown command '" << cmd << "' (try --help)\n";
+        err << "error: unknown command " << tl::quoted(cmd) << " (try --help)\n";
         return 2;
+    } catch (const HelpRequested& h) {
+        out << "Usage:\n  " << synopsisOf(cmd);
+#ifndef TL_HAVE_RENDER
+        if (cmd == "render") out << "  (not available in this build: configured with TL_BUILD_GUI=OFF)\n";
+#endif
+        if (!h.options.empty()) out << "Options:\n" << h.options;
+        return 0;
     } catch (const Error& e) {
-        err << "error: " << e.what() << "\n";
+        err << "error: " << oneLine(e.what()) << "\n";
         return 1;
     } catch (const std::bad_alloc&) {
         err << "error: out of memory (try fewer points or the sinkhorn method)\n";
         return 1;
     } catch (const std::exception& e) {
-        err << "error: " << e.what() << "\n";
+        err << "error: " << oneLine(e.what()) << "\n";
         return 1;
     }
 }

@@ -13,6 +13,7 @@
 #include "engine/scenario.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 
 namespace tl::cli {
 
@@ -47,7 +48,7 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     // The output is assembled in a hidden folder beside --out and renamed into place when complete.
     StagedFolderOptions stageOptions;
     stageOptions.replaceNonEmpty = a.has("force");
-    stageOptions.label = "--out '" + outDir + "'";
+    stageOptions.label = "--out " + tl::quotedPath(outDir);
     stageOptions.notEmptyHint = " (use --force to replace it)";
     StagedFolder staged(outDir, stageOptions);
 

@@ -7,7 +7,8 @@ namespace tl {
 const std::vector<DynamicsInfo>& dynamicsRegistry() {
     static const std::vector<DynamicsInfo> all = {dyn::otDisplacementInfo(), dyn::flowMatchingInfo(), dyn::diffusionInfo(), dyn::gradientFlowInfo(),
                                                    dyn::interactingParticlesInfo(), dyn::attentionInfo(), dyn::meanFieldNetworkInfo(),
-                                                   dyn::trajectoryInferenceInfo()};
+                                                   dyn::trajectoryInferenceInfo(), dyn::benamouBrenierInfo(),
+                                                   dyn::fieldRecoveryInfo()};
     return all;
 }
 

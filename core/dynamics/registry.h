@@ -11,4 +11,6 @@ DynamicsInfo interactingParticlesInfo();
 DynamicsInfo attentionInfo();
 DynamicsInfo meanFieldNetworkInfo();
 DynamicsInfo trajectoryInferenceInfo();
+DynamicsInfo benamouBrenierInfo();
+DynamicsInfo fieldRecoveryInfo();
 }  // namespace tl::dyn

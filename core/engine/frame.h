@@ -24,6 +24,7 @@ struct DensityGrid {
     int cells = 0;
     double extent = 0;
     std::vector<double> values;
+    std::vector<double> vx, vy;  // optional velocity field at the cell centres (same layout), for glyphs
 
     double h() const { return 2 * extent / cells; }
     double cellArea() const { return h() * h(); }

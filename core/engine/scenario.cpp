@@ -44,7 +44,7 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse errors and number overflows alike name the file
         throw Error(context + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!doc.is_object()) throw Error(context + ": a scenario must be a JSON object");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -67,7 +68,6 @@ struct Tridiag {
             inv[j] = 1 / piv;
             cp[j] = off * inv[j];
         }
-        if (N == 0) inv[0] = 1 / 2.0;  // degenerate (never used: N >= 1)
     }
 };
 
@@ -95,13 +95,10 @@ struct Centred {
 
 class Solver {
 public:
-    Solver(int n, int nt, double h, const std::vector<double>& r0, const std::vector<double>& r1, const BenamouBrenierOptions& opt)
+    Solver(int n, int nt, double h, const std::vector<double>& r0, const std::vector<double>& r1, double gamma,
+           const BenamouBrenierOptions& opt)
         : n_(n), nt_(nt), S_(static_cast<std::size_t>(n) * n), h_(h), ht_(1.0 / nt), r0_(r0), r1_(r1), opt_(opt),
-          threads_(resolveThreads(opt.threads)), tx_(n), tt_(nt), poisson_(n, n, nt, h, h, 1.0 / nt, opt.threads) {
-        double mx = 0;
-        for (std::size_t c = 0; c < S_; ++c) mx = std::max({mx, r0[c], r1[c]});
-        gamma_ = opt.gamma > 0 ? opt.gamma : opt.gammaScale * mx;
-        floor_ = opt.relativeFloor * mx;
+          threads_(resolveThreads(opt.threads)), tx_(n), tt_(nt), poisson_(n, n, nt, h, h, 1.0 / nt, opt.threads), gamma_(gamma) {
         z_.U.resize(n, nt);
         z_.V.resize(n, nt);
         x_.resize(n, nt);
@@ -124,6 +121,68 @@ public:
         projectContinuity();
         poissonSeconds_ += poissonLast_;
         proxAndUpdate();
+    }
+
+    // z from the solver on the grid coarser by 2 in space (and by 1 or 2 in time): multilinear
+    // interpolation, cell-centred values between the coarse centres (clamped at the box), face and node
+    // values between the coarse faces / nodes.
+    void prolongFrom(const Solver& c) {
+        const int n = n_, nt = nt_, tr = nt / c.nt_;
+        struct W {
+            int j0, j1;
+            double w0, w1;
+        };
+        // fine index i -> coarse (j0, j1, w0, w1): `nodes` for face / node positions, else cell centres
+        auto table = [](int fine, int ratio, int coarse, bool nodes) {
+            std::vector<W> t(fine);
+            for (int i = 0; i < fine; ++i) {
+                const double u = nodes ? static_cast<double>(i) / ratio : (i + 0.5) / ratio - 0.5;
+                int j0 = static_cast<int>(std::floor(u));
+                const double w = u - j0;
+                int j1 = j0 + 1;
+                j0 = std::clamp(j0, 0, coarse - 1 + (nodes ? 1 : 0));
+                j1 = std::clamp(j1, 0, coarse - 1 + (nodes ? 1 : 0));
+                t[i] = {j0, j1, 1 - w, w};
+            }
+            return t;
+        };
+        const auto sc = table(n, 2, c.n_, false), sn = table(n + 1, 2, c.n_, true);
+        const auto tc = table(nt, tr, c.nt_, false), tn = table(nt + 1, tr, c.nt_, true);
+        // value at fine (k, iy, ix) from coarse g(kc, jy, jx) with the three 1-D tables
+        auto interp = [](const W& a, const W& b, const W& d, auto&& g) {
+            double v = 0;
+            for (int p = 0; p < 2; ++p)
+                for (int q = 0; q < 2; ++q)
+                    for (int r = 0; r < 2; ++r) {
+                        const double w = (p ? a.w1 : a.w0) * (q ? b.w1 : b.w0) * (r ? d.w1 : d.w0);
+                        if (w != 0) v += w * g(p ? a.j1 : a.j0, q ? b.j1 : b.j0, r ? d.j1 : d.j0);
+                    }
+            return v;
+        };
+        parallelFor(static_cast<std::size_t>(nt) + 1, 1, threads_, [&](std::size_t b, std::size_t e) {
+            for (std::size_t kk = b; kk < e; ++kk) {
+                const int k = static_cast<int>(kk);
+                for (int iy = 0; iy < n; ++iy)
+                    for (int ix = 0; ix < n; ++ix)
+                        z_.U.f[k * S_ + static_cast<std::size_t>(iy) * n + ix] = interp(tn[k], sc[iy], sc[ix], [&](int a, int y, int x) {
+                            return c.z_.U.f[a * c.S_ + static_cast<std::size_t>(y) * c.n_ + x];
+                        });
+                if (k == nt) continue;
+                for (int iy = 0; iy < n; ++iy)
+                    for (int ix = 0; ix <= n; ++ix)
+                        z_.U.mx[fx(k, iy, ix)] = interp(tc[k], sc[iy], sn[ix], [&](int a, int y, int x) { return c.z_.U.mx[c.fx(a, y, x)]; });
+                for (int iy = 0; iy <= n; ++iy)
+                    for (int ix = 0; ix < n; ++ix)
+                        z_.U.my[fy(k, iy, ix)] = interp(tc[k], sn[iy], sc[ix], [&](int a, int y, int x) { return c.z_.U.my[c.fy(a, y, x)]; });
+                for (int iy = 0; iy < n; ++iy)
+                    for (int ix = 0; ix < n; ++ix) {
+                        const std::size_t fi = cc(k, iy, ix);
+                        z_.V.f[fi] = interp(tc[k], sc[iy], sc[ix], [&](int a, int y, int x) { return c.z_.V.f[c.cc(a, y, x)]; });
+                        z_.V.mx[fi] = interp(tc[k], sc[iy], sc[ix], [&](int a, int y, int x) { return c.z_.V.mx[c.cc(a, y, x)]; });
+                        z_.V.my[fi] = interp(tc[k], sc[iy], sc[ix], [&](int a, int y, int x) { return c.z_.V.my[c.cc(a, y, x)]; });
+                    }
+            }
+        });
     }
 
     double primal() const { return primal_; }
@@ -364,7 +423,7 @@ private:
     int threads_;
     Tridiag tx_, tt_;
     NeumannPoisson3 poisson_;
-    double gamma_ = 1, floor_ = 0;
+    double gamma_ = 1;
     Pair z_;
     Staggered y_;
     Staggered x_, xOld_;
@@ -410,37 +469,88 @@ BenamouBrenierResult benamouBrenier(const DensityGrid& rho0, const DensityGrid& 
 
     BenamouBrenierResult res;
     res.timeSteps = nt;
-    Solver solver(n, nt, h, r0, r1, opt);
-    res.gamma = solver.gamma();
-    const auto loopStart = Clock::now();
-    int it = 0;
-    while (it < opt.maxIterations) {
-        solver.iterate();
-        ++it;
-        const bool done = solver.primal() < opt.tolerance && solver.dual() < opt.tolerance;
-        if (opt.progress && !opt.progress(it, solver.primal(), solver.dual())) {
-            res.cancelled = true;
-            break;
+    double rmax = 0;
+    for (std::size_t c = 0; c < r0.size(); ++c) rmax = std::max({rmax, r0[c], r1[c]});
+    const double gamma = opt.gamma > 0 ? opt.gamma : opt.gammaScale * rmax;
+    res.gamma = gamma;
+
+    // the grid hierarchy, finest first: halve the cells while even and >= 2 coarsestCells, and the time
+    // steps while even and >= 8; coarse densities are 2 x 2 cell averages (same mass)
+    struct Level {
+        int n, nt;
+        double h;
+        std::vector<double> r0, r1;
+    };
+    std::vector<Level> levels{{n, nt, h, r0, r1}};
+    while (opt.multilevel && levels.back().n % 2 == 0 && levels.back().n >= 2 * std::max(2, opt.coarsestCells)) {
+        const Level& f = levels.back();
+        Level c{f.n / 2, f.nt % 2 == 0 && f.nt >= 8 ? f.nt / 2 : f.nt, 2 * f.h, {}, {}};
+        for (const auto* src : {&f.r0, &f.r1}) {
+            std::vector<double> v(static_cast<std::size_t>(c.n) * c.n);
+            for (int iy = 0; iy < c.n; ++iy)
+                for (int ix = 0; ix < c.n; ++ix) {
+                    const std::size_t a0 = static_cast<std::size_t>(2 * iy) * f.n + 2 * ix;
+                    v[static_cast<std::size_t>(iy) * c.n + ix] = 0.25 * ((*src)[a0] + (*src)[a0 + 1] + (*src)[a0 + f.n] + (*src)[a0 + f.n + 1]);
+                }
+            (src == &f.r0 ? c.r0 : c.r1) = std::move(v);
         }
-        if (done) {
-            res.converged = true;
-            break;
+        levels.push_back(std::move(c));
+    }
+
+    int total = 0;
+    double poissonSeconds = 0, loopSeconds = 0, fineLoopSeconds = 0;
+    std::unique_ptr<Solver> solver, coarse;
+    for (int l = static_cast<int>(levels.size()) - 1; l >= 0 && !res.cancelled; --l) {
+        const Level& L = levels[l];
+        solver = std::make_unique<Solver>(L.n, L.nt, L.h, L.r0, L.r1, gamma, opt);
+        if (coarse) {
+            solver->prolongFrom(*coarse);
+            coarse.reset();
+        }
+        const auto loopStart = Clock::now();
+        int it = 0;
+        while (it < opt.maxIterations) {
+            solver->iterate();
+            ++it;
+            ++total;
+            const bool done = solver->primal() < opt.tolerance && solver->dual() < opt.tolerance;
+            if (opt.progress && !opt.progress(total, solver->primal(), solver->dual())) {
+                res.cancelled = true;
+                break;
+            }
+            if (done) {
+                res.converged = l == 0;
+                break;
+            }
+        }
+        const double dt = seconds(loopStart, Clock::now());
+        loopSeconds += dt;
+        poissonSeconds += solver->poissonSeconds();
+        if (l > 0) {
+            res.coarseIterations += it;
+            coarse = std::move(solver);
+        } else {
+            res.iterations = it;
+            fineLoopSeconds = dt;
         }
     }
-    const double loopSeconds = seconds(loopStart, Clock::now());
-    res.iterations = it;
-    res.primalResidual = solver.primal();
-    res.dualResidual = solver.dual();
-    res.kineticEnergy = solver.energy();
-    res.secondsPerIteration = it > 0 ? loopSeconds / it : 0;
-    res.poissonFraction = loopSeconds > 0 ? solver.poissonSeconds() / loopSeconds : 0;
+    if (!solver) solver = std::move(coarse);  // cancelled on a coarse level: its residuals
+    res.levels = static_cast<int>(levels.size());
+    res.primalResidual = solver->primal();
+    res.dualResidual = solver->dual();
+    res.kineticEnergy = solver->energy();
+    res.secondsPerIteration = res.iterations > 0 ? fineLoopSeconds / res.iterations : 0;
+    res.poissonFraction = loopSeconds > 0 ? poissonSeconds / loopSeconds : 0;
+    if (res.cancelled) {  // no frames
+        res.seconds = seconds(start, Clock::now());
+        return res;
+    }
 
-    // frames at the time nodes, from the staggered iterate that satisfies continuity exactly
-    const Staggered& U = solver.solution();
+    // frames at the time nodes, from the staggered iterate y that satisfies continuity exactly (the
+    // time filter below keeps a discrete continuity equation, with the momenta filtered alike)
+    const Staggered& U = solver->solution();
     const std::size_t S = static_cast<std::size_t>(n) * n;
-    double mx = 0;
-    for (std::size_t c = 0; c < S; ++c) mx = std::max({mx, r0[c], r1[c]});
-    res.velocityFloor = opt.relativeFloor * mx;
+    res.velocityFloor = opt.relativeFloor * rmax;
     res.times.resize(nt + 1);
     res.densities.resize(nt + 1);
     res.momentumX.assign(nt + 1, std::vector<double>(S, 0.0));
@@ -455,9 +565,18 @@ BenamouBrenierResult benamouBrenier(const DensityGrid& rho0, const DensityGrid& 
             DensityGrid& g = res.densities[k];
             g.cells = n;
             g.extent = rho0.extent;
-            g.values.assign(U.f.begin() + static_cast<std::ptrdiff_t>(k * S), U.f.begin() + static_cast<std::ptrdiff_t>((k + 1) * S));
-            if (k == 0) g.values = r0;
-            if (k == nt) g.values = r1;
+            // inside: the mean of the two space-time cells around the node (where the energy sees the
+            // density): f_k / 2 + (f_{k-1} + f_{k+1}) / 4; mass stays 1. It removes the mode alternating
+            // in time that the averaging I leaves free. Ends: the data.
+            if (k == 0) {
+                g.values = r0;
+            } else if (k == nt) {
+                g.values = r1;
+            } else {
+                g.values.resize(S);
+                for (std::size_t c = 0; c < S; ++c)
+                    g.values[c] = 0.5 * U.f[k * S + c] + 0.25 * (U.f[(k - 1) * S + c] + U.f[(k + 1) * S + c]);
+            }
             double neg = 0, sum = 0;
             for (double& v : g.values) {
                 if (v < 0) {

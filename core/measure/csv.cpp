@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 
 namespace tl {
 
@@ -37,6 +38,17 @@ std::string lower(std::string_view s) {
     return r;
 }
 
+// " (out of the range of a double)" for a token that overflows or underflows (1e400, 1e-400),
+// else empty: the reason a number-looking token was refused.
+std::string rangeNote(std::string_view token) {
+    token = trim(token);
+    if (!token.empty() && token.front() == '+') token.remove_prefix(1);
+    double v;
+    const auto r = std::from_chars(token.data(), token.data() + token.size(), v);
+    if (r.ec == std::errc::result_out_of_range && r.ptr == token.data() + token.size()) return " (out of the range of a double)";
+    return {};
+}
+
 }  // namespace
 
 bool parseNumber(std::string_view token, double& out) {
@@ -48,7 +60,10 @@ bool parseNumber(std::string_view token, double& out) {
     return ec == std::errc() && ptr == end && std::isfinite(out);
 }
 
-PointCloud parseCsv(std::string_view text, const std::string& name) {
+PointCloud parseCsv(std::string_view text, const std::string& nameIn) {
+    // The name (a path) prefixes every message: control characters escaped, kept one line.
+    const std::string name = oneLine(nameIn, kQuotedPathLength);
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark (Excel writes one)
     PointCloud pc;
     std::vector<int> coordCol;  // column index of x, y, z
     int weightCol = -1;
@@ -86,8 +101,8 @@ PointCloud parseCsv(std::string_view text, const std::string& name) {
                 for (std::size_t c = 0; c < fields.size(); ++c) {
                     const std::string f = lower(fields[c]);
                     int* slot = f == "x" ? &cx : f == "y" ? &cy : f == "z" ? &cz : (f == "weight" || f == "w") ? &weightCol : nullptr;
-                    if (!slot) throw Error(where + "unknown column '" + std::string(fields[c]) + "' (expected x, y, z, weight or w)");
-                    if (*slot >= 0) throw Error(where + "duplicate column '" + std::string(fields[c]) + "'");
+                    if (!slot) throw Error(where + "unknown column " + tl::quoted(fields[c]) + " (expected x, y, z, weight or w)");
+                    if (*slot >= 0) throw Error(where + "duplicate column " + tl::quoted(fields[c]));
                     *slot = static_cast<int>(c);
                 }
                 if (cx < 0) throw Error(where + "header has no 'x' column");
@@ -107,24 +122,44 @@ PointCloud parseCsv(std::string_view text, const std::string& name) {
             throw Error(where + "expected " + std::to_string(columns) + " fields, found " + std::to_string(fields.size()));
         for (int c : coordCol) {
             double v;
-            if (!parseNumber(fields[c], v)) throw Error(where + "not a finite number: '" + std::string(fields[c]) + "'");
+            if (!parseNumber(fields[c], v)) throw Error(where + "not a finite number: " + tl::quoted(fields[c]) + rangeNote(fields[c]));
             pc.points.push_back(v);
         }
         double w = 1.0;
         if (weightCol >= 0) {
-            if (!parseNumber(fields[weightCol], w)) throw Error(where + "not a finite weight: '" + std::string(fields[weightCol]) + "'");
-            if (w < 0) throw Error(where + "negative weight " + std::string(fields[weightCol]));
+            if (!parseNumber(fields[weightCol], w)) throw Error(where + "not a finite weight: " + tl::quoted(fields[weightCol]) + rangeNote(fields[weightCol]));
+            if (w < 0) throw Error(where + "negative weight " + tl::quoted(fields[weightCol]));
         }
         pc.weights.push_back(w);
         if (nl == text.size()) break;
     }
     if (pc.weights.empty()) throw Error(name + ": no points");
     pc.validate(name.c_str());
-    pc.normalizeWeights();
+    // Normalised to sum 1 (w / sum, as PointCloud::normalizeWeights does); should the sum overflow
+    // (weights of 1e308), by the largest weight first. A positive weight that comes out as 0 would
+    // silently drop its point: refused.
+    const double largest = *std::max_element(pc.weights.begin(), pc.weights.end());
+    double sum = 0;
+    for (double w : pc.weights) sum += w;
+    const bool scaled = !std::isfinite(sum);
+    if (scaled) {
+        sum = 0;
+        for (double w : pc.weights) sum += w / largest;
+    }
+    for (std::size_t i = 0; i < pc.weights.size(); ++i) {
+        const double w = pc.weights[i];
+        pc.weights[i] = scaled ? w / largest / sum : w / sum;
+        if (w > 0 && !(pc.weights[i] > 0)) {
+            char a[32], b[32];
+            const auto ra = std::to_chars(a, a + sizeof a, w), rb = std::to_chars(b, b + sizeof b, largest);
+            throw Error(name + ": the weight " + std::string(a, ra.ptr) + " of point " + std::to_string(i + 1) + " is 0 once normalised (the largest weight is " +
+                        std::string(b, rb.ptr) + "); give weights within a ratio of about 1e300");
+        }
+    }
     return pc;
 }
 
-PointCloud readCsv(const std::string& path) { return parseCsv(readFile(path), path); }
+PointCloud readCsv(const std::string& path) { return parseCsv(readFile(path, kMaxCsvBytes), path); }
 
 std::string formatCsv(const PointCloud& cloud, bool withWeights) {
     static const char* names[3] = {"x", "y", "z"};
@@ -154,6 +189,12 @@ std::string formatCsv(const PointCloud& cloud, bool withWeights) {
 }
 
 void writeCsv(const std::string& path, const PointCloud& cloud, bool withWeights) {
+    // What parseCsv would refuse is not written: a non-finite coordinate or weight, a negative
+    // weight, weights that sum to 0 (e.g. after an underflow) or to infinity.
+    cloud.validate(("cannot write " + quotedPath(path)).c_str());
+    double sum = 0;
+    for (double w : cloud.weights) sum += w;
+    if (withWeights && !std::isfinite(sum)) throw Error("cannot write " + quotedPath(path) + ": the weights sum to infinity");
     writeFileAtomic(path, formatCsv(cloud, withWeights));
 }
 

@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 #include "util/rng.h"
 
 namespace tl {
@@ -33,9 +34,9 @@ std::string extensionOf(const std::string& path) {
 }  // namespace
 
 GrayImage readPgm(const std::string& path) {
-    const std::string data = readFile(path);
+    const std::string data = readFile(path, kMaxImageBytes);
     std::size_t pos = 0;
-    auto bad = [&](const std::string& why) { return Error("'" + path + "' is not a valid PGM image: " + why); };
+    auto bad = [&](const std::string& why) { return Error(quotedPath(path) + " is not a valid PGM image: " + why); };
     auto skipSpace = [&] {
         for (;;) {
             while (pos < data.size() && std::isspace(static_cast<unsigned char>(data[pos]))) ++pos;
@@ -52,22 +53,39 @@ GrayImage readPgm(const std::string& path) {
         std::size_t start = pos;
         while (pos < data.size() && std::isdigit(static_cast<unsigned char>(data[pos])) && pos - start < 9) v = v * 10 + (data[pos++] - '0');
         if (pos == start) throw bad(std::string("missing ") + what);
+        if (pos < data.size() && std::isdigit(static_cast<unsigned char>(data[pos]))) throw bad(std::string(what) + " too large");
         return v;
     };
     if (data.size() < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '2')) throw bad("missing P2/P5 magic");
     const bool binary = data[1] == '5';
     pos = 2;
     const long long w = readInt("width"), h = readInt("height"), maxv = readInt("maxval");
-    if (w <= 0 || h <= 0 || w > 20000 || h > 20000) throw bad("bad size");
+    if (w <= 0 || h <= 0 || w > 20000 || h > 20000) throw bad("bad size " + std::to_string(w) + "x" + std::to_string(h));
     if (maxv <= 0 || maxv > 65535) throw bad("bad maxval");
+    // The declared size against the cap and against the bytes the file holds, before allocating.
+    const long long count = w * h;
+    if (count > kMaxImagePixels)
+        throw bad(std::to_string(w) + "x" + std::to_string(h) + " pixels is more than the limit of " + std::to_string(kMaxImagePixels / 1'000'000) +
+                  " megapixels");
+    const std::size_t bpp = maxv > 255 ? 2 : 1;
+    if (binary) {
+        ++pos;  // single whitespace after maxval
+        const std::size_t have = data.size() > pos ? data.size() - pos : 0;
+        if (have < static_cast<std::size_t>(count) * bpp)
+            throw bad("truncated pixel data (" + std::to_string(w) + "x" + std::to_string(h) + " needs " +
+                      std::to_string(static_cast<std::size_t>(count) * bpp) + " bytes, the file has " + std::to_string(have) + ")");
+    } else {
+        // Every ASCII pixel takes at least 2 bytes (a digit and a separator; the last needs none).
+        const std::size_t have = data.size() > pos ? data.size() - pos : 0;
+        if ((have + 1) / 2 < static_cast<std::size_t>(count))
+            throw bad("truncated pixel data (" + std::to_string(w) + "x" + std::to_string(h) + " values cannot fit in the " + std::to_string(have) +
+                      " bytes left)");
+    }
     GrayImage img;
     img.width = static_cast<int>(w);
     img.height = static_cast<int>(h);
-    img.pixels.resize(static_cast<std::size_t>(w * h));
+    img.pixels.resize(static_cast<std::size_t>(count));
     if (binary) {
-        ++pos;  // single whitespace after maxval
-        const std::size_t bpp = maxv > 255 ? 2 : 1;
-        if (data.size() < pos + img.pixels.size() * bpp) throw bad("truncated pixel data");
         for (std::size_t k = 0; k < img.pixels.size(); ++k) {
             const auto* p = reinterpret_cast<const unsigned char*>(data.data() + pos + k * bpp);
             const double v = bpp == 2 ? (p[0] << 8 | p[1]) : p[0];
@@ -93,7 +111,7 @@ GrayImage readGrayImage(const std::string& path) {
         auto it = readers().find(ext);
         if (it != readers().end()) reader = it->second;
     }
-    if (!reader) throw Error("cannot read image '" + path + "': unsupported format '" + ext + "' (use .pgm or .png)");
+    if (!reader) throw Error("cannot read image " + quotedPath(path) + ": unsupported format " + tl::quoted(ext) + " (use .pgm or .png)");
     return reader(path);
 }
 

@@ -1,6 +1,8 @@
 // An image as a 2-D density: pixel intensity g in [0, 1] -> density proportional to g
 // (or 1 - g), sampled pixel by inverse CDF with uniform jitter inside the pixel.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -13,6 +15,12 @@ struct GrayImage {
     int width = 0, height = 0;
     std::vector<double> pixels;  // row-major, top row first, values in [0, 1]
 };
+
+// Input caps: an image file larger than kMaxImageBytes, or one whose header declares more than
+// kMaxImagePixels pixels (or more pixels than its bytes can hold), is refused before any pixel
+// memory is allocated.
+inline constexpr std::size_t kMaxImageBytes = std::size_t(256) << 20;  // 256 MiB
+inline constexpr long long kMaxImagePixels = 100'000'000;              // 100 megapixels
 
 // Reads binary (P5) or ASCII (P2) PGM. Throws tl::Error on malformed files.
 GrayImage readPgm(const std::string& path);

@@ -12,6 +12,7 @@
 #include "measure/image_density.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 #include "util/rng.h"
 
 namespace tl {
@@ -19,7 +20,7 @@ namespace tl {
 // ---- SpecArgs --------------------------------------------------------------------------
 
 void SpecArgs::fail(const std::string& key, const std::string& why) const {
-    throw Error(kind_ + ": key '" + key + "' " + why);
+    throw Error(kind_ + ": key " + tl::quoted(key) + " " + why);
 }
 
 bool SpecArgs::has(const std::string& key) const {
@@ -36,10 +37,10 @@ std::string SpecArgs::text(const std::string& key) const {
 double SpecArgs::real(const std::string& key, double lo, double hi) const {
     double v;
     const std::string s = text(key);
-    if (!parseNumber(s, v)) fail(key, "must be a finite number (got '" + s + "')");
+    if (!parseNumber(s, v)) fail(key, "must be a finite number (got " + tl::quoted(s) + ")");
     if (v < lo || v > hi) {
         std::ostringstream os;
-        os << "must be in [" << lo << ", " << hi << "] (got " << s << ")";
+        os << "must be in [" << lo << ", " << hi << "] (got " << oneLine(s, 80) << ")";
         fail(key, os.str());
     }
     return v;
@@ -48,9 +49,9 @@ double SpecArgs::real(const std::string& key, double lo, double hi) const {
 long long SpecArgs::integer(const std::string& key, long long lo, long long hi) const {
     double v;
     const std::string s = text(key);
-    if (!parseNumber(s, v) || v != std::floor(v) || std::abs(v) > 9e15) fail(key, "must be an integer (got '" + s + "')");
+    if (!parseNumber(s, v) || v != std::floor(v) || std::abs(v) > 9e15) fail(key, "must be an integer (got " + tl::quoted(s) + ")");
     if (v < static_cast<double>(lo) || v > static_cast<double>(hi))
-        fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " + s + ")");
+        fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " + oneLine(s, 80) + ")");
     return static_cast<long long>(v);
 }
 
@@ -62,7 +63,7 @@ std::vector<double> SpecArgs::list(const std::string& key) const {
         const std::size_t p = s.find(';', start);
         const std::string tok = s.substr(start, p == std::string::npos ? std::string::npos : p - start);
         double v;
-        if (!parseNumber(tok, v)) fail(key, "has an invalid number '" + tok + "' (lists are separated by ';')");
+        if (!parseNumber(tok, v)) fail(key, "has an invalid number " + tl::quoted(tok) + " (lists are separated by ';')");
         out.push_back(v);
         if (p == std::string::npos) break;
         start = p + 1;
@@ -454,7 +455,7 @@ ParsedSpec parseSpec(const std::string& specIn) {
     if (it == generators().end()) {
         std::string known;
         for (const auto& g : generators()) known += (known.empty() ? "" : ", ") + g.name;
-        throw Error("unknown measure kind '" + kind + "' (known: " + known + ", or a path to a .csv file)");
+        throw Error("unknown measure kind " + tl::quoted(kind) + " (known: " + known + ", or a path to a .csv file)");
     }
     r.kind = &*it;
     std::map<std::string, std::string>& values = r.values;
@@ -473,16 +474,16 @@ ParsedSpec parseSpec(const std::string& specIn) {
                 continue;
             }
             const std::size_t eq = kv.find('=');
-            if (eq == std::string::npos) throw Error(kind + ": expected key=value, got '" + kv + "'");
+            if (eq == std::string::npos) throw Error(kind + ": expected key=value, got " + tl::quoted(kv));
             const std::string key = kv.substr(0, eq);
             if (!values.count(key)) {
                 std::string known;
                 for (const auto& k : it->keys) known += (known.empty() ? "" : ", ") + k.name;
-                throw Error(kind + ": unknown key '" + key + "' (known: " + known + ")");
+                throw Error(kind + ": unknown key " + tl::quoted(key) + " (known: " + known + ")");
             }
-            if (!given.insert(key).second) throw Error(kind + ": key '" + key + "' given twice");
+            if (!given.insert(key).second) throw Error(kind + ": key " + tl::quoted(key) + " given twice");
             values[key] = kv.substr(eq + 1);
-            if (values[key].empty()) throw Error(kind + ": key '" + key + "' has an empty value");
+            if (values[key].empty()) throw Error(kind + ": key " + tl::quoted(key) + " has an empty value");
             if (comma == rest.size()) break;
         }
     }

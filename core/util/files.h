@@ -1,6 +1,7 @@
 // File helpers shared by every writer: all output goes through writeFileAtomic, so a crash,
 // a cancel or a full disk never leaves a half-written file under the final name.
 #pragma once
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -9,16 +10,57 @@
 
 namespace tl {
 
+// Input caps: a file larger than its cap is refused (tl::Error) before it is read, so a huge or
+// endless input cannot exhaust memory. readFile's default cap suits scenarios and other small text
+// files; CSV point clouds and images have their own (measure/csv.h, measure/image_density.h).
+inline constexpr std::size_t kMiB = std::size_t(1) << 20;
+inline constexpr std::size_t kMaxReadBytes = 256 * kMiB;
+
 // Writes `content` to a temporary file beside `path`, then renames it over `path`.
-// Throws tl::Error naming the path on failure (and removes the temporary).
+// Throws tl::Error naming the path on failure (and removes the temporary). Refuses a target that
+// exists and is not a regular file (a folder, a device, a FIFO).
 void writeFileAtomic(const std::string& path, std::string_view content);
 
-// Writes several files all-or-nothing: every content goes to a temporary first; only when all
-// are written are they renamed into place (if any write fails, no target is touched).
+// Writes several files all-or-nothing (an AtomicWriteSet): every content goes to a temporary first;
+// only when all are written are they renamed into place; a failure leaves every target as it was.
 void writeFilesAtomic(const std::vector<std::pair<std::string, std::string>>& files);
 
-// Reads a whole file; throws tl::Error naming the path if it cannot be read.
-std::string readFile(const std::string& path);
+// Several output files written all-or-nothing. add() checks a target (a regular file or nothing,
+// its folder exists, not the same file as another target of the set) and writes its content to a
+// hidden temporary beside it ('.<name>.tmp-XXXXXX'); commit() renames the temporaries onto their
+// targets. If a rename fails, the targets already replaced get their previous file back (kept as a
+// hard link '.<name>.bak-XXXXXX' until the commit ends) or are removed if they did not exist, every
+// temporary is removed, and tl::Error is thrown. Destroyed uncommitted, it removes its temporaries.
+class AtomicWriteSet {
+public:
+    AtomicWriteSet() = default;
+    ~AtomicWriteSet();
+    AtomicWriteSet(const AtomicWriteSet&) = delete;
+    AtomicWriteSet& operator=(const AtomicWriteSet&) = delete;
+
+    // `label` names the target in messages (e.g. "--plan-out"); empty: the path alone.
+    void add(const std::string& path, std::string_view content, const std::string& label = "");
+    void commit();
+    // The checks add() makes, for (path, label) pairs, before any expensive work; writes nothing.
+    static void check(const std::vector<std::pair<std::string, std::string>>& targets);
+
+private:
+    struct Entry {
+        std::string path, label, tmp, backup;
+        bool renamed = false;
+    };
+    void rollback() noexcept;
+    std::vector<Entry> entries_;
+    bool committed_ = false;
+};
+
+// Reads a whole regular file of at most maxBytes; throws tl::Error naming the path otherwise (a
+// missing file, a folder, a FIFO, a socket or a device such as /dev/zero is refused at once,
+// without blocking and without reading it).
+std::string readFile(const std::string& path, std::size_t maxBytes = kMaxReadBytes);
+
+// The checks readFile makes before reading: `path` is a regular file of at most maxBytes.
+void checkRegularFile(const std::string& path, std::size_t maxBytes = kMaxReadBytes);
 
 // Resolves `path` against `baseDir` when it is relative (and baseDir is not empty).
 std::string resolvePath(const std::string& path, const std::string& baseDir);

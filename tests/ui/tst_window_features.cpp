@@ -29,6 +29,7 @@
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTableWidget>
@@ -651,6 +652,97 @@ private slots:
         QVERIFY2(ticks >= 30, qPrintable(QString("only %1 ticks in 3 s").arg(ticks)));
         w.cancelComputation();
         QVERIFY(waitUntil([&] { return w.computationFinished(); }, 30000));
+    }
+
+    // Issue 11: an edit recomputes only its panel; the others keep their frames (identical objects)
+    // and stay done, and panels compute concurrently.
+    void editingOnePanelLeavesTheOthersAlone() {
+        const char* json = R"json({"name": "iso", "source": "gaussian:n=1500,seed=1", "target": "moons:n=1500,seed=2", "frames": 11,
+          "panels": [{"dynamics": "ot-displacement", "method": "gaussian"},
+                     {"dynamics": "flow-matching", "field": "closed-form", "integrator": "euler", "steps": 10}]})json";
+        CompareWindow w(tl::parseScenario(json, QDir::tempPath().toStdString(), "iso.json"));
+        w.setLayers(particlesOnly());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        const auto before = w.panelFrames(0);
+        QCOMPARE(w.panelStatus(0).state, tl::PanelState::Done);
+        tl::ParamValues v = w.scenario().panels[1].params;
+        v.set("steps", 3000LL);  // long enough to observe panel 0 while panel 1 recomputes
+        w.setPanelParams(1, v);
+        QVERIFY(waitUntil([&] { return w.panelStatus(1).generation == 2; }, 10000));
+        QVERIFY(w.panelStatus(1).state != tl::PanelState::Done);
+        QCOMPARE(w.panelStatus(0).state, tl::PanelState::Done);
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+        const auto during = w.panelFrames(0);
+        QCOMPARE(during.size(), before.size());
+        for (std::size_t k = 0; k < before.size(); ++k) QVERIFY(during[k] == before[k]);
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 120000));
+        QCOMPARE(w.panelStatus(1).state, tl::PanelState::Done);
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+    }
+
+    // Issue 11: a click on the slider's track, Home and End move the time the views show, and the
+    // handle follows setTime; the label and the handle agree after a load with another frame count.
+    void sliderClicksAndKeysMoveTheTime() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        w.setPlaying(false);
+        w.setTime(0);
+        QSlider* s = w.timeSlider();
+        QVERIFY(s);
+        // a click near the right end of the track (page step towards the click)
+        QTest::mouseClick(s, Qt::LeftButton, {}, QPoint(s->width() - 4, s->height() / 2));
+        QVERIFY2(w.time() > 0, "a click on the track did not move the time");
+        QCOMPARE(s->value(), static_cast<int>(std::lround(w.time() * (w.scenario().frames - 1))));
+        QTest::keyClick(&w, Qt::Key_End);
+        QCOMPARE(w.time(), 1.0);
+        QCOMPARE(s->value(), s->maximum());
+        QTest::keyClick(&w, Qt::Key_Home);
+        QCOMPARE(w.time(), 0.0);
+        QCOMPARE(s->value(), 0);
+        w.setTime(0.5);
+        tl::Scenario more = w.scenario();
+        more.frames = 21;
+        w.setScenario(more);
+        QCOMPARE(s->maximum(), 20);
+        QCOMPARE(s->value(), 10);
+        QCOMPARE(w.time(), 0.5);
+    }
+
+    // Issue 11: the wheel over a spin box of the Scenario dock that was not clicked into does not
+    // change it (no recompute), and a spin box with focus still takes the wheel.
+    void wheelOverTheDockScrollsInsteadOfEditing() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        QSpinBox* frames = nullptr;
+        for (QSpinBox* b : w.findChildren<QSpinBox*>())
+            if (b->value() == w.scenario().frames && b->maximum() == 2001) frames = b;
+        QVERIFY(frames);
+        const int before = frames->value();
+        const QPoint at(frames->width() / 2, frames->height() / 2);
+        QWheelEvent wheel(QPointF(at), QPointF(frames->mapToGlobal(at)), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(frames, &wheel);
+        QCOMPARE(frames->value(), before);
+        QCOMPARE(w.scenario().frames, before);
+    }
+
+    // Issue 11: after the measures change, a panel without new frames shows the new source at t = 0,
+    // never the old run's particles over the new target.
+    void noStaleFramesAfterTheMeasuresChange() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        w.setPlaying(false);
+        w.setTime(0);  // t = 0: the old run shows the old source (mean 0), the new one the new source (mean 5)
+        w.setMeasures("gaussian:n=300,mean=5;5,seed=9", "moons:n=300,seed=2");
+        QVERIFY(waitUntil([&] { return !w.samplingError().isEmpty() || w.panelStatus(0).generation >= 1; }, 10000));
+        // whatever panel 0 shows now is from the new source: every particle near (5, 5) at t = 0, or a new frame
+        QVERIFY(waitUntil([&] {
+            const auto p = w.shownPositions(0);
+            if (p.empty()) return false;
+            double mx = 0;
+            for (std::size_t i = 0; i < p.size(); i += 2) mx += p[i] / (p.size() / 2);
+            return mx > 2;
+        }, 5000));
     }
 
     void exportsAnimationsAndData() {

@@ -455,8 +455,58 @@ struct PanelScene::Impl {
         trajectories.done();
     }
 
+    // One arrow from (x, y, z) along v (already scaled to its drawn length), with a two-barb head.
+    void arrow(const double o[3], const double vs[3], double cell, const QColor& c) {
+        const double len = std::sqrt(vs[0] * vs[0] + vs[1] * vs[1] + vs[2] * vs[2]);
+        if (!(len > 0.04 * cell)) return;
+        double tip[3], tail[3], u[3];
+        for (int a = 0; a < 3; ++a) {
+            u[a] = vs[a] / len;
+            tip[a] = o[a] + 0.5 * vs[a];
+            tail[a] = o[a] - 0.5 * vs[a];
+        }
+        double perp[3] = {-u[1], u[0], 0};
+        if (std::hypot(perp[0], perp[1]) < 1e-6) perp[0] = 1, perp[1] = 0, perp[2] = 0;
+        const double hd = std::min(0.35 * len, 0.3 * cell);
+        const int alpha = 215;
+        const vtkIdType a0 = glyphs.add(tail[0], tail[1], tail[2], c, alpha), a1 = glyphs.add(tip[0], tip[1], tip[2], c, alpha);
+        const vtkIdType seg[2] = {a0, a1};
+        glyphs.lines->InsertNextCell(2, seg);
+        for (int sgn : {-1, 1}) {
+            const vtkIdType barb[2] = {a1, glyphs.add(tip[0] - hd * (0.88 * u[0] + sgn * 0.47 * perp[0]), tip[1] - hd * (0.88 * u[1] + sgn * 0.47 * perp[1]),
+                                                      tip[2] - hd * (0.88 * u[2] + sgn * 0.47 * perp[2]), c, alpha)};
+            glyphs.lines->InsertNextCell(2, barb);
+        }
+    }
+
+    // A grid frame's own velocity field (Eulerian dynamics): arrows on every k-th cell where the
+    // density is visible, scaled so the fastest arrow spans one arrow cell.
+    void showGridGlyphs(const DensityGrid& g) {
+        const int n = g.cells, stride = std::max(1, n / 22);
+        double peak = 0, vmax = 0;
+        for (std::size_t c = 0; c < g.values.size(); ++c) {
+            peak = std::max(peak, g.values[c]);
+            if (g.values[c] > 0) vmax = std::max(vmax, std::hypot(g.vx[c], g.vy[c]));
+        }
+        const double cell = stride * g.h();
+        const double scale = vmax > 0 ? 0.95 * cell / vmax : 0.0;
+        const QColor c(235, 238, 245);
+        for (int iy = stride / 2; iy < n; iy += stride)
+            for (int ix = stride / 2; ix < n; ix += stride) {
+                const std::size_t k = static_cast<std::size_t>(iy) * n + ix;
+                if (g.values[k] < 0.02 * peak) continue;
+                const double o[3] = {g.center(ix), g.center(iy), 0}, vs[3] = {g.vx[k] * scale, g.vy[k] * scale, 0};
+                arrow(o, vs, cell, c);
+            }
+    }
+
     void showGlyphs(const Frame& f, const std::vector<double>& velocity) {
         glyphs.clear();
+        if (f.density && !f.density->vx.empty() && f.rows() == 0) {
+            glyphs.actor->SetVisibility(opt.glyphs);
+            if (opt.glyphs) showGridGlyphs(*f.density);
+            return glyphs.done();
+        }
         glyphs.actor->SetVisibility(opt.glyphs && haveBounds);
         if (!opt.glyphs || !haveBounds || velocity.size() != f.positions.size()) return glyphs.done();
         const int d = f.dim;

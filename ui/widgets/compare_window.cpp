@@ -21,6 +21,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPointer>
 #include <QProgressBar>
 #include <QProgressDialog>
 #include <QPushButton>
@@ -30,6 +31,7 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTimer>
+#include <QWheelEvent>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -58,6 +60,26 @@
 namespace tl::ui {
 
 namespace {
+
+// Wheel events over a spin box or combo box of the Scenario dock that the user has not clicked into
+// scroll the dock instead of changing the value (a value changed by a stray wheel would recompute).
+class DockWheelGuard : public QObject {
+public:
+    DockWheelGuard(QScrollArea* area, QObject* parent) : QObject(parent), area_(area) {}
+
+protected:
+    bool eventFilter(QObject* o, QEvent* e) override {
+        if (e->type() != QEvent::Wheel || !area_) return false;
+        auto* w = qobject_cast<QWidget*>(o);
+        if (!w || w->hasFocus() || !(qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w))) return false;
+        if (!area_->isAncestorOf(w)) return false;
+        QCoreApplication::sendEvent(area_->viewport(), e);
+        return true;
+    }
+
+private:
+    QPointer<QScrollArea> area_;
+};
 const QColor kBackground(20, 22, 30);
 constexpr double kSecondsPerRun = 4.0;  // t from 0 to 1 at 1x speed
 constexpr int kMaxRecent = 8;
@@ -74,6 +96,7 @@ struct PanelView {
     VtkViewWidget* view = nullptr;
     std::unique_ptr<PanelScene> scene;
     std::shared_ptr<const Measure> target, source;
+    FramePtr sourceFrame;  // the source at t = 0: shown while a new run has no frame yet (never stale frames)
     FramePtr rendered;   // what the view last drew: render again only when something changed
     QString statusText;
 };
@@ -102,6 +125,7 @@ struct CompareWindow::Impl {
     QWidget* viewsHost = nullptr;
     QGridLayout* grid = nullptr;
     QSlider* slider = nullptr;
+    bool settingSlider = false;  // setTime is moving the handle
     QToolButton* play = nullptr;
     QLabel* timeLabel = nullptr;
     QComboBox* speed = nullptr;
@@ -195,7 +219,10 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     };
     connect(stepBack, &QToolButton::clicked, this, [step] { step(-1); });
     connect(stepFwd, &QToolButton::clicked, this, [step] { step(1); });
-    connect(d_->slider, &QSlider::sliderMoved, this, [this](int f) {
+    // Every user change of the slider (drag, click on the track, wheel, keys) sets the time; setTime's
+    // own updates of the handle are not user changes.
+    connect(d_->slider, &QSlider::valueChanged, this, [this](int f) {
+        if (d_->settingSlider) return;
         setPlaying(false);
         setTime(static_cast<double>(f) / std::max(1, d_->scenario.frames - 1));
     });
@@ -290,6 +317,7 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     sl->addWidget(d_->addPanel);
     sl->addStretch();
     scroll->setWidget(sw);
+    qApp->installEventFilter(new DockWheelGuard(scroll, this));
     sdock->setWidget(scroll);
     sdock->setMinimumWidth(300);
     addDockWidget(Qt::LeftDockWidgetArea, sdock);
@@ -385,7 +413,9 @@ void CompareWindow::restart() {
         const QSignalBlocker bd(d_->duration);
         d_->duration->setValue(d_->scenario.duration);
     }
+    d_->settingSlider = true;
     d_->slider->setRange(0, d_->scenario.frames - 1);
+    d_->settingSlider = false;
 
     d_->link = std::make_shared<RunnerLink>();
     d_->link->window = this;
@@ -400,6 +430,7 @@ void CompareWindow::restart() {
     d_->progress->setValue(0);
     d_->progress->show();
     d_->cancel->show();
+    setTime(d_->t);  // the handle, the label and the views agree for the new frame count and duration
 }
 
 void CompareWindow::buildViews() {
@@ -601,6 +632,20 @@ QString CompareWindow::lastError() const { return d_->lastError; }
 // playback and views
 
 double CompareWindow::time() const { return d_->t; }
+
+std::vector<FramePtr> CompareWindow::panelFrames(int panel) const {
+    if (panel < 0 || static_cast<std::size_t>(panel) >= d_->runner->panelCount()) return {};
+    return d_->runner->history(static_cast<std::size_t>(panel))->snapshot();
+}
+
+PanelStatus CompareWindow::panelStatus(int panel) const {
+    if (panel < 0 || static_cast<std::size_t>(panel) >= d_->runner->panelCount()) return {};
+    return d_->runner->status(static_cast<std::size_t>(panel));
+}
+
+double CompareWindow::shownTime() const { return d_->t * d_->scenario.duration; }
+
+QSlider* CompareWindow::timeSlider() const { return d_->slider; }
 bool CompareWindow::isPlaying() const { return d_->playing; }
 
 void CompareWindow::setPlaying(bool playing) {
@@ -691,7 +736,11 @@ void CompareWindow::onTick() {
 void CompareWindow::setTime(double t) {
     d_->t = std::clamp(t, 0.0, 1.0);
     const int frame = static_cast<int>(std::lround(d_->t * (d_->scenario.frames - 1)));
-    if (!d_->slider->isSliderDown()) d_->slider->setValue(frame);
+    if (!d_->slider->isSliderDown()) {
+        d_->settingSlider = true;
+        d_->slider->setValue(frame);
+        d_->settingSlider = false;
+    }
     // d_->t is the fraction of the run; the views, chart and label show scenario time t = fraction * duration.
     const double tt = d_->t * d_->scenario.duration;
     d_->timeLabel->setText(QString("t = %1").arg(tt, 0, 'f', d_->scenario.duration >= 10 ? 1 : 2));
@@ -707,12 +756,20 @@ void CompareWindow::refreshViews(bool force) {
         if (source && source != p.source) {
             p.source = source;
             p.scene->setSource(source);
+            auto f0 = std::make_shared<Frame>();
+            f0->dim = source->cloud.dim;
+            f0->positions = source->cloud.points;
+            f0->weights = source->cloud.weights;
+            p.sourceFrame = f0;
         }
         if (target && target != p.target) {
             p.target = target;
             p.scene->setTarget(target);
         }
-        FramePtr f = p.scene->show(d_->runner->history(k)->snapshot(), d_->t * d_->scenario.duration);
+        std::vector<FramePtr> frames = d_->runner->history(k)->snapshot();
+        // A run that has produced nothing yet shows its source at t = 0, not the previous run's frames.
+        if (frames.empty() && p.sourceFrame) frames = {p.sourceFrame};
+        FramePtr f = p.scene->show(frames, d_->t * d_->scenario.duration);
         const PanelStatus st = d_->runner->status(k);
         const QString text = !d_->runner->error().empty() ? QString::fromUtf8("\u26A0 ") + QString::fromStdString(d_->runner->error())
                                                           : panelStatusText(st, f.get());
@@ -833,6 +890,14 @@ void CompareWindow::keyPressEvent(QKeyEvent* e) {
     case Qt::Key_Left:
         setPlaying(false);
         setTime(d_->t - step);
+        return;
+    case Qt::Key_Home:
+        setPlaying(false);
+        setTime(0);
+        return;
+    case Qt::Key_End:
+        setPlaying(false);
+        setTime(1);
         return;
     default: QMainWindow::keyPressEvent(e);
     }

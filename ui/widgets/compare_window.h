@@ -9,7 +9,10 @@
 #include <QStringList>
 #include <memory>
 
+#include "engine/runner.h"
 #include "engine/scenario.h"
+
+class QSlider;
 
 namespace tl::ui {
 
@@ -69,6 +72,12 @@ public:
     ParamForm* panelForm(int panel) const;
     // Positions of the particles shown in panel k (row-major, dim per row) and the dimension.
     std::vector<double> shownPositions(int panel, int* dim = nullptr) const;
+    // The frames and status of panel k's last complete run (or of the running one before any completed).
+    std::vector<FramePtr> panelFrames(int panel) const;
+    PanelStatus panelStatus(int panel) const;
+    // The time shown by the views and the label (scenario time: fraction * duration).
+    double shownTime() const;
+    QSlider* timeSlider() const;
     // Renders all views now and returns the window's image.
     QImage grabWindowImage();
 

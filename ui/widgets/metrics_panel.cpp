@@ -127,9 +127,8 @@ void MetricsPanel::setRuns(const std::vector<std::vector<FramePtr>>& frames, con
     }
     std::vector<std::size_t> sizes;
     for (const auto& r : frames) sizes.push_back(r.size());
-    const bool changed = sizes != d_->plottedSizes || titles != d_->titles ||
-                         (frames.size() == d_->frames.size() && !std::equal(frames.begin(), frames.end(), d_->frames.begin(),
-                                                                            [](const auto& a, const auto& b) { return a.empty() ? b.empty() : (!b.empty() && a.front() == b.front()); }));
+    // Any frame replaced (e.g. a metric added after the frames were shown) redraws the chart.
+    const bool changed = sizes != d_->plottedSizes || titles != d_->titles || frames != d_->frames;
     d_->frames = frames;
     d_->titles = titles;
     // The time axis spans the scenario's duration (the last frame's time), 1 for transport runs.
