@@ -1,6 +1,7 @@
 #include "dynamics/common.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "util/error.h"
 
@@ -81,6 +82,49 @@ void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const s
     const double scale = std::max(1e-300, cov.cwiseAbs().maxCoeff());
     if (llt.info() != Eigen::Success || llt.matrixL().toDenseMatrix().diagonal().minCoeff() <= 1e-7 * std::sqrt(scale))
         throw Error(who + " needs a non-degenerate " + role + " covariance (the field inverts it); the " + role + " is singular");
+}
+
+bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, const std::string& integrator,
+                   const ParticleDrift& drift, const std::function<void(std::vector<double>&, double)>& afterStep,
+                   const std::function<void(std::size_t, const std::vector<double>&)>& atFrame, RunContext& ctx, const std::string& who,
+                   const std::string& what, long& steps) {
+    const std::size_t N = x.size();
+    std::vector<double> k1, k2, k3, k4, tmp(N);
+    const double T = times.back() - times.front();
+    steps = 0;
+    for (std::size_t f = 1; f < times.size(); ++f) {
+        const long target = static_cast<long>(std::llround(static_cast<double>(stepsTotal) * (times[f] - times.front()) / T));
+        const long m = std::max<long>(1, target - steps);
+        const double dt = (times[f] - times[f - 1]) / static_cast<double>(m);
+        for (long s = 0; s < m; ++s) {
+            if (ctx.cancelled()) return false;
+            drift(x, k1);
+            if (integrator == "euler") {
+                for (std::size_t k = 0; k < N; ++k) x[k] += dt * k1[k];
+            } else if (integrator == "heun") {
+                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k1[k];
+                drift(tmp, k2);
+                for (std::size_t k = 0; k < N; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
+            } else {  // rk4
+                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
+                drift(tmp, k2);
+                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
+                drift(tmp, k3);
+                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k3[k];
+                drift(tmp, k4);
+                for (std::size_t k = 0; k < N; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
+            }
+            if (afterStep) afterStep(x, dt);
+            for (std::size_t k = 0; k < N; ++k)
+                if (!std::isfinite(x[k]))
+                    throw Error(who + ": " + what + " blew up (non-finite state) near t = " + std::to_string(times[f - 1] + (s + 1) * dt) +
+                                "; use more 'steps'");
+            ++steps;
+        }
+        if (ctx.progress) ctx.progress((times[f] - times.front()) / T, "step " + std::to_string(steps));
+        atFrame(f, x);
+    }
+    return true;
 }
 
 }  // namespace tl::dyn

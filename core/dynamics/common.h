@@ -38,4 +38,16 @@ const GaussianMixture& requireGaussian(const Measure& m, const std::string& who,
 // Throws a plain tl::Error unless `cov` is positive definite (fields that invert Sigma_t at t = 0 or 1).
 void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const std::string& role);
 
+// Fixed-step integration of particles x (row-major, flat) through the frame times: `stepsTotal` steps
+// spread over the frame intervals in proportion to their length (at least one each), Euler, Heun or
+// RK4 on `drift(x, out)`; `afterStep(x, dt)` (optional) adds noise or a projection after each step;
+// `atFrame(k, x)` is called at every frame k >= 1 (frame 0 is the caller's). Checks cancellation
+// before every step (returns false) and throws tl::Error "<who>: <what> blew up ..." when the state
+// stops being finite. `steps` receives the number of steps taken.
+using ParticleDrift = std::function<void(const std::vector<double>& x, std::vector<double>& out)>;
+bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, const std::string& integrator,
+                   const ParticleDrift& drift, const std::function<void(std::vector<double>&, double)>& afterStep,
+                   const std::function<void(std::size_t, const std::vector<double>&)>& atFrame, RunContext& ctx, const std::string& who,
+                   const std::string& what, long& steps);
+
 }  // namespace tl::dyn

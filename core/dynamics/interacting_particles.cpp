@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "dynamics/common.h"
 #include "dynamics/registry.h"
 #include "gradient_flows/pair_forces.h"
 #include "gradient_flows/potential.h"
@@ -83,49 +84,18 @@ public:
             return f;
         };
 
-        std::vector<double> x = X0.points, k1, k2, k3, k4, tmp(n * dim);
+        std::vector<double> x = X0.points;
         ctx.publish(frameOf(times.front(), x));
-        const double T = times.back() - times.front();
         long done = 0;
-        for (std::size_t f = 1; f < times.size(); ++f) {
-            const double span = times[f] - times[f - 1];
-            // steps spread over the frames in proportion to their length (at least one per frame)
-            const long target = static_cast<long>(std::llround(static_cast<double>(stepsTotal) * (times[f] - times.front()) / T));
-            const long m = std::max<long>(1, target - done);
-            const double dt = span / static_cast<double>(m);
-            for (long s = 0; s < m; ++s) {
-                if (ctx.cancelled()) {
-                    sum.cancelled = true;
-                    return sum;
-                }
-                drift(x, k1);
-                if (integrator == "euler") {
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt * k1[k];
-                } else if (integrator == "heun") {
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k1[k];
-                    drift(tmp, k2);
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
-                } else {  // rk4
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
-                    drift(tmp, k2);
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
-                    drift(tmp, k3);
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k3[k];
-                    drift(tmp, k4);
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
-                }
-                if (D > 0) {
-                    const double s2 = std::sqrt(2 * D * dt);
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += s2 * rng.normal();
-                }
-                for (std::size_t k = 0; k < n * dim; ++k)
-                    if (!std::isfinite(x[k]))
-                        throw Error(who + ": particles blew up (non-finite positions) near t = " + std::to_string(times[f - 1] + (s + 1) * dt) +
-                                    "; use more 'steps'");
-                ++done;
-            }
-            if (ctx.progress) ctx.progress((times[f] - times.front()) / T, "step " + std::to_string(done));
-            ctx.publish(frameOf(times[f], x));
+        auto noise = [&](std::vector<double>& y, double dt) {
+            const double s2 = std::sqrt(2 * D * dt);
+            for (double& v : y) v += s2 * rng.normal();
+        };
+        if (!stepParticles(x, times, stepsTotal, integrator, drift, D > 0 ? std::function<void(std::vector<double>&, double)>(noise) : nullptr,
+                           [&](std::size_t f, const std::vector<double>& y) { ctx.publish(frameOf(times[f], y)); }, ctx, who, "particles",
+                           done)) {
+            sum.cancelled = true;
+            return sum;
         }
         sum.note = std::to_string(done) + " " + integrator + " steps" + (D > 0 ? " with noise (Euler-Maruyama increments)" : "");
         return sum;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "dynamics/common.h"
 #include "dynamics/registry.h"
 #include "neural/two_layer.h"
 #include "util/error.h"
@@ -81,51 +82,22 @@ public:
             return f;
         };
 
-        std::vector<double> x = X0.points, k1, k2, k3, k4, tmp(n * dim);
+        std::vector<double> x = X0.points;
         ctx.publish(frameOf(times.front(), x));
-        const double T = times.back() - times.front();
         long done = 0;
-        for (std::size_t f = 1; f < times.size(); ++f) {
-            const double span = times[f] - times[f - 1];
-            // steps spread over the frames in proportion to their length (at least one per frame)
-            const long target = static_cast<long>(std::llround(static_cast<double>(stepsTotal) * (times[f] - times.front()) / T));
-            const long m = std::max<long>(1, target - done);
-            const double dt = span / static_cast<double>(m);
-            for (long s = 0; s < m; ++s) {
-                if (ctx.cancelled()) {
-                    sum.cancelled = true;
-                    return sum;
-                }
-                drift(x, k1);
-                if (integrator == "euler") {
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt * k1[k];
-                } else if (integrator == "heun") {
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k1[k];
-                    drift(tmp, k2);
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
-                } else {  // rk4
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
-                    drift(tmp, k2);
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
-                    drift(tmp, k3);
-                    for (std::size_t k = 0; k < n * dim; ++k) tmp[k] = x[k] + dt * k3[k];
-                    drift(tmp, k4);
-                    for (std::size_t k = 0; k < n * dim; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
-                }
-                for (std::size_t k = 0; k < n * dim; ++k)
-                    if (!std::isfinite(x[k]))
-                        throw Error(who + ": neurons blew up (non-finite state) near t = " + std::to_string(times[f - 1] + (s + 1) * dt) +
-                                    "; use more 'steps'");
-                ++done;
-            }
+        auto atFrame = [&](std::size_t f, const std::vector<double>& y) {
             if (closure) {
-                // small RK4 steps (at most 0.01, and at least one per particle step)
-                const long sub = std::max<long>(m, static_cast<long>(std::ceil(span / 0.01)));
+                // small RK4 steps (at most 0.01) over the frame interval
+                const double span = times[f] - times[f - 1];
+                const long sub = std::max<long>(1, static_cast<long>(std::ceil(span / 0.01)));
                 for (long s = 0; s < sub; ++s) nn::linearClosureStep(cm, cS, risk.C(), risk.c(), span / static_cast<double>(sub));
                 if (!cm.allFinite() || !cS.allFinite()) throw Error(who + ": the Gaussian closure blew up near t = " + std::to_string(times[f]));
             }
-            if (ctx.progress) ctx.progress((times[f] - times.front()) / T, "training: step " + std::to_string(done));
-            ctx.publish(frameOf(times[f], x));
+            ctx.publish(frameOf(times[f], y));
+        };
+        if (!stepParticles(x, times, stepsTotal, integrator, drift, nullptr, atFrame, ctx, who, "neurons", done)) {
+            sum.cancelled = true;
+            return sum;
         }
         sum.note = std::to_string(done) + " " + integrator + " steps, " + (empirical ? "empirical" : "population") + " risk";
         sum.extras.push_back({"final_loss", lastLoss});

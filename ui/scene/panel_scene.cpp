@@ -536,33 +536,10 @@ struct PanelScene::Impl {
                 for (int x = 0; x < nx; ++x) {
                     const std::size_t k = (static_cast<std::size_t>(z) * ny + y) * nx + x;
                     if (mass[k] < minMass) continue;
-                    double v[3] = {vsum[3 * k] / mass[k], vsum[3 * k + 1] / mass[k], vsum[3 * k + 2] / mass[k]};
-                    const double len = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) * scale;
-                    if (!(len > 0.04 * cell)) continue;
                     const double o[3] = {bounds[0] + (x + 0.5) * cell, d >= 2 ? bounds[2] + (y + 0.5) * cell : 0.0,
                                          d == 3 ? bounds[4] + (z + 0.5) * cell : 0.0};
-                    double tip[3], u[3];
-                    for (int a = 0; a < 3; ++a) {
-                        u[a] = v[a] * scale / len;
-                        tip[a] = o[a] + 0.5 * v[a] * scale;
-                    }
-                    double tail[3];
-                    for (int a = 0; a < 3; ++a) tail[a] = o[a] - 0.5 * v[a] * scale;
-                    // Arrow head: two barbs at +-28 degrees in the plane of u and a perpendicular.
-                    double perp[3] = {-u[1], u[0], 0};
-                    if (std::hypot(perp[0], perp[1]) < 1e-6) perp[0] = 1, perp[1] = 0, perp[2] = 0;
-                    const double h = std::min(0.35 * len, 0.3 * cell);
-                    const int alpha = 215;
-                    const vtkIdType a0 = glyphs.add(tail[0], tail[1], tail[2], c, alpha), a1 = glyphs.add(tip[0], tip[1], tip[2], c, alpha);
-                    const vtkIdType seg[2] = {a0, a1};
-                    glyphs.lines->InsertNextCell(2, seg);
-                    for (int sgn : {-1, 1}) {
-                        const double bx = tip[0] - h * (0.88 * u[0] + sgn * 0.47 * perp[0]);
-                        const double by = tip[1] - h * (0.88 * u[1] + sgn * 0.47 * perp[1]);
-                        const double bz = tip[2] - h * (0.88 * u[2] + sgn * 0.47 * perp[2]);
-                        const vtkIdType barb[2] = {a1, glyphs.add(bx, by, bz, c, alpha)};
-                        glyphs.lines->InsertNextCell(2, barb);
-                    }
+                    const double vs[3] = {vsum[3 * k] / mass[k] * scale, vsum[3 * k + 1] / mass[k] * scale, vsum[3 * k + 2] / mass[k] * scale};
+                    arrow(o, vs, cell, c);
                 }
         glyphs.done();
     }
