@@ -221,25 +221,26 @@ int benchAttention(const tl::cli::Args& a) {
     const Eigen::MatrixXd X = cloud.matrix();
     const Eigen::MatrixXd A = beta * Eigen::MatrixXd::Identity(cloud.dim, cloud.dim);
     Eigen::MatrixXd v;
-    auto once = [&](int threads) {
-        v = tl::tokens::attention(X, A, 0, threads).average;
+    auto once = [&](int threads, bool single) {
+        v = tl::tokens::attention(X, A, 0, threads, single).average;
         for (Eigen::Index i = 0; i < X.rows(); ++i) v.row(i) -= v.row(i).dot(X.row(i)) * X.row(i);
     };
     json j;
     j["simd"] = tl::kernels::simdTargetName();
     j["n"] = cloud.size();
     j["beta"] = beta;
-    for (int threads : {1, 2}) {
-        once(threads);
-        double best = 1e300;
-        for (int r = 0; r < reps; ++r) {
-            const auto t0 = Clock::now();
-            once(threads);
-            best = std::min(best, since(t0));
+    for (bool single : {false, true})
+        for (int threads : {1, 2}) {
+            once(threads, single);
+            double best = 1e300;
+            for (int r = 0; r < reps; ++r) {
+                const auto t0 = Clock::now();
+                once(threads, single);
+                best = std::min(best, since(t0));
+            }
+            j[std::string(single ? "float_" : "") + (threads == 1 ? "seconds_1_thread" : "seconds_2_threads")] = best;
+            j[single ? "float_velocity_norm" : "velocity_norm"] = v.norm();
         }
-        j[threads == 1 ? "seconds_1_thread" : "seconds_2_threads"] = best;
-    }
-    j["velocity_norm"] = v.norm();
     std::cout << j.dump() << std::endl;
     return 0;
 }

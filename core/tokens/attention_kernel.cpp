@@ -7,25 +7,23 @@
 
 namespace tl::tokens {
 
+
 namespace {
 
-// Row-major copy of an n x d matrix.
-std::vector<double> rows(const Eigen::MatrixXd& M) {
-    std::vector<double> v(static_cast<std::size_t>(M.rows() * M.cols()));
-    for (Eigen::Index i = 0; i < M.rows(); ++i)
-        for (Eigen::Index k = 0; k < M.cols(); ++k) v[static_cast<std::size_t>(i * M.cols() + k)] = M(i, k);
-    return v;
-}
-
-}  // namespace
-
-AttentionResult attention(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, int sinkhornIterations, int threads) {
+// The passes in precision T (double or float): the same algebra, the engine's kernel of that type.
+template <class T>
+AttentionResult attentionT(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, int sinkhornIterations, int threads) {
     const auto n = static_cast<std::size_t>(X.rows());
     const int d = static_cast<int>(X.cols());
-    if (d < 1 || d > 3 || A.rows() != d || A.cols() != d) throw Error("attention: A must be d x d for d-dimensional tokens (d = 1..3)");
-    const Eigen::MatrixXd U = X * A;   // row i: (A^T x_i)^T  (queries for the row pass)
+    const Eigen::MatrixXd U = X * A;              // row i: (A^T x_i)^T  (queries for the row pass)
     const Eigen::MatrixXd W = X * A.transpose();  // row j: (A x_j)^T  (queries for the column pass)
-    const std::vector<double> x = rows(X), u = rows(U), w = rows(W);
+    auto rowsT = [&](const Eigen::MatrixXd& M) {
+        std::vector<T> v(n * d);
+        for (std::size_t i = 0; i < n; ++i)
+            for (int k = 0; k < d; ++k) v[i * d + k] = static_cast<T>(M(static_cast<Eigen::Index>(i), k));
+        return v;
+    };
+    const std::vector<T> x = rowsT(X), u = rowsT(U), w = rowsT(W);
     std::vector<double> half(n), uHalf(n), wHalf(n);
     for (std::size_t i = 0; i < n; ++i) {
         half[i] = 0.5 * X.row(static_cast<Eigen::Index>(i)).squaredNorm();
@@ -35,33 +33,41 @@ AttentionResult attention(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, in
     AttentionResult r;
     r.f.assign(n, 0.0);
     r.g.assign(n, 0.0);
-    std::vector<double> h(n), lse(n);
+    std::vector<T> h(n), lse(n);
     // engine: lse_i = log sum_j exp(h_j - |q_i - y_j|^2 / 2); with h_j = |y_j|^2/2 + offset_j this is
     // log sum_j exp(<q_i, y_j> + offset_j) - |q_i|^2 / 2.
     auto rowPass = [&] {  // f_i = -log sum_j exp(<x_i, A x_j> + g_j)
-        for (std::size_t j = 0; j < n; ++j) h[j] = half[j] + r.g[j];
-        kernels::logSumExp(kernels::PairSet<double>{d, u.data(), n, x.data(), n, h.data(), 0.5}, lse.data(), threads);
-        for (std::size_t i = 0; i < n; ++i) r.f[i] = -(lse[i] + uHalf[i]);
+        for (std::size_t j = 0; j < n; ++j) h[j] = static_cast<T>(half[j] + r.g[j]);
+        kernels::logSumExp(kernels::PairSet<T>{d, u.data(), n, x.data(), n, h.data(), T(0.5)}, lse.data(), threads);
+        for (std::size_t i = 0; i < n; ++i) r.f[i] = -(static_cast<double>(lse[i]) + uHalf[i]);
     };
     auto colPass = [&] {  // g_j = -log sum_i exp(<x_i, A x_j> + f_i)
-        for (std::size_t i = 0; i < n; ++i) h[i] = half[i] + r.f[i];
-        kernels::logSumExp(kernels::PairSet<double>{d, w.data(), n, x.data(), n, h.data(), 0.5}, lse.data(), threads);
-        for (std::size_t j = 0; j < n; ++j) r.g[j] = -(lse[j] + wHalf[j]);
+        for (std::size_t i = 0; i < n; ++i) h[i] = static_cast<T>(half[i] + r.f[i]);
+        kernels::logSumExp(kernels::PairSet<T>{d, w.data(), n, x.data(), n, h.data(), T(0.5)}, lse.data(), threads);
+        for (std::size_t j = 0; j < n; ++j) r.g[j] = -(static_cast<double>(lse[j]) + wHalf[j]);
     };
     for (int it = 0; it < sinkhornIterations; ++it) {
         rowPass();
         colPass();
     }
     // The averages: a row softmax with offsets g (rows sum to 1 exactly; f from its lse).
-    for (std::size_t j = 0; j < n; ++j) h[j] = half[j] + r.g[j];
-    std::vector<double> out(n * d);
-    kernels::softmaxWeightedSum(kernels::PairSet<double>{d, u.data(), n, x.data(), n, h.data(), 0.5}, x.data(), d, out.data(), lse.data(),
+    for (std::size_t j = 0; j < n; ++j) h[j] = static_cast<T>(half[j] + r.g[j]);
+    std::vector<T> out(n * d);
+    kernels::softmaxWeightedSum(kernels::PairSet<T>{d, u.data(), n, x.data(), n, h.data(), T(0.5)}, x.data(), d, out.data(), lse.data(),
                                 threads);
-    for (std::size_t i = 0; i < n; ++i) r.f[i] = -(lse[i] + uHalf[i]);
+    for (std::size_t i = 0; i < n; ++i) r.f[i] = -(static_cast<double>(lse[i]) + uHalf[i]);
     r.average.resize(static_cast<Eigen::Index>(n), d);
     for (std::size_t i = 0; i < n; ++i)
         for (int k = 0; k < d; ++k) r.average(static_cast<Eigen::Index>(i), k) = out[i * d + k];
     return r;
+}
+
+}  // namespace
+
+AttentionResult attention(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, int sinkhornIterations, int threads, bool singlePrecision) {
+    const int d = static_cast<int>(X.cols());
+    if (d < 1 || d > 3 || A.rows() != d || A.cols() != d) throw Error("attention: A must be d x d for d-dimensional tokens (d = 1..3)");
+    return singlePrecision ? attentionT<float>(X, A, sinkhornIterations, threads) : attentionT<double>(X, A, sinkhornIterations, threads);
 }
 
 namespace reference {

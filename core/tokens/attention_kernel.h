@@ -17,7 +17,10 @@ struct AttentionResult {
 // X: n x d tokens (d = 1..3), A: d x d. sinkhornIterations = 0: row softmax; k > 0: k rounds of
 // (row, column) log-domain normalisation followed by a last row normalisation (rows sum to 1 exactly,
 // columns to the Sinkhorn tolerance reached).
-AttentionResult attention(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, int sinkhornIterations, int threads);
+// singlePrecision: the pair sums in float (the engine's float kernel, ~2x faster), scalings f, g and
+// the averages returned in double; relative error ~1e-6 for tokens of moderate norm.
+AttentionResult attention(const Eigen::MatrixXd& X, const Eigen::MatrixXd& A, int sinkhornIterations, int threads,
+                          bool singlePrecision = false);
 
 namespace reference {
 // The dense n x n matrix P (scalar, for tests).

@@ -82,6 +82,20 @@ private slots:
             }
     }
 
+    void floatPathAgreesWithDouble() {
+        // the app's default precision: float pair sums, double scalings and averages
+        const tl::Measure m = tl::sampleMeasure("sphere:n=500,dim=3,seed=4");
+        const Eigen::MatrixXd X = m.cloud.matrix();
+        for (double beta : {1.0, 9.0})
+            for (int sinkhorn : {0, 5}) {
+                const Eigen::MatrixXd A = beta * Eigen::MatrixXd::Identity(3, 3);
+                const auto d = tl::tokens::attention(X, A, sinkhorn, 2, false);
+                const auto f = tl::tokens::attention(X, A, sinkhorn, 2, true);
+                const double err = (d.average - f.average).cwiseAbs().maxCoeff();
+                QVERIFY2(err < 2e-5, qPrintable(QString("beta %1 sinkhorn %2: %3").arg(beta).arg(sinkhorn).arg(err)));
+            }
+    }
+
     void sinkformerIsDoublyStochastic() {
         // 64 tokens on the sphere, beta = 1: with enough rounds rows and columns sum to 1 within 1e-6.
         const tl::Measure m = tl::sampleMeasure("sphere:n=64,dim=3,seed=2");
