@@ -196,6 +196,7 @@ public:
         const double delta = 1e-3;
         std::map<long, double> residualAt;
         std::map<long, std::vector<double>> rhoAt;  // the path's density on the lattice (particle floor for DM)
+        std::map<long, double> rhoPeak;
         auto fieldAt = [&](long q) {
             auto it = cache.find(q);
             if (it != cache.end()) return it->second;
@@ -219,7 +220,10 @@ public:
                 residualMax = std::max(residualMax, residualAt[q]);
             }
             floorFaces = std::max(floorFaces, v->floorFaces);
-            if (!leastSquares) rhoAt[q] = rho;
+            if (!leastSquares) {
+                rhoPeak[q] = *std::max_element(rho.begin(), rho.end());
+                rhoAt[q] = std::move(rho);
+            }
             cache[q] = v;
             return v;
         };
@@ -231,9 +235,7 @@ public:
         auto velocity = [&](long q, double x, double y, double& vx, double& vy) {
             const auto v = fieldAt(q);
             if (!leastSquares) {
-                const auto& rho = rhoAt[q];
-                const double peak = *std::max_element(rho.begin(), rho.end());
-                if (bilinear(geom, rho, x, y) <= particleFloor * peak) {
+                if (bilinear(geom, rhoAt[q], x, y) <= particleFloor * rhoPeak[q]) {
                     vx = vy = 0;
                     ++held;
                     return;
