@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "engine/dynamics.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/quote.h"
 
 namespace tl {
 
@@ -42,11 +44,22 @@ json toJson(const ParamValue& v) {
 
 Scenario parseScenario(const std::string& text, const std::string& baseDir, const std::string& context) {
     json doc;
+    // A key given twice in one object is an error (JSON parsers keep the last one silently).
+    std::vector<std::set<std::string>> seen;
+    std::string duplicate;
+    const json::parser_callback_t noDuplicates = [&](int, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) seen.emplace_back();
+        else if (event == json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
+        else if (event == json::parse_event_t::key && !seen.empty() && duplicate.empty() && !seen.back().insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
     try {
-        doc = json::parse(text);
+        doc = json::parse(text, noDuplicates);
     } catch (const json::exception& e) {  // parse errors and number overflows alike name the file
         throw Error(context + ": not valid JSON (" + std::string(e.what()) + ")");
     }
+    if (!duplicate.empty()) throw Error(context + ": key " + tl::quoted(duplicate) + " is given twice");
     if (!doc.is_object()) throw Error(context + ": a scenario must be a JSON object");
     Scenario s;
     s.baseDir = baseDir;
@@ -63,9 +76,11 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
         else if (key == "name") s.name = needString();
         else if (key == "description") s.description = needString();
         else if (key == "frames") {
-            if (!v.is_number_integer() || v.get<long long>() < 2 || v.get<long long>() > 10000)
+            // one rule for integers everywhere (as for integer parameters): 61 and 61.0 alike
+            const double f = v.is_number() ? v.get<double>() : 0.0;
+            if (!v.is_number() || f != std::floor(f) || f < 2 || f > 10000)
                 throw Error(context + ": key 'frames' must be an integer in [2, 10000]");
-            s.frames = static_cast<int>(v.get<long long>());
+            s.frames = static_cast<int>(f);
         } else if (key == "snapshots") {
             if (!v.is_array() || v.size() < 2) throw Error(context + ": key 'snapshots' must be a list of at least 2 {\"time\": t, \"measure\": SPEC}");
             if (v.size() > 1000) throw Error(context + ": key 'snapshots' has more than 1000 entries");

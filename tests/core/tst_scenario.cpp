@@ -186,6 +186,14 @@ private slots:
 
     // Errors are tl::Errors whose one-line message names the document and the problem (the key, or
     // the bad value for dynamics names / JSON syntax).
+    // One rule for integers: 61.0 is 61 for "frames" as 2.0 is 2 for an integer parameter.
+    void integralNumbersAreIntegers() {
+        const tl::Scenario s = tl::parseScenario(R"({"source": "gaussian", "target": "moons", "frames": 61.0,
+            "panels": [{"dynamics": "flow-matching", "steps": 2.0}]})", ".", "t");
+        QCOMPARE(s.frames, 61);
+        QCOMPARE(s.panels[0].params.integer("steps"), 2LL);
+    }
+
     void errorsNameTheKey_data() {
         QTest::addColumn<QString>("json");
         QTest::addColumn<QStringList>("expect");
@@ -217,6 +225,8 @@ private slots:
         nine += "]}";
         QTest::newRow("9 panels") << QString::fromStdString(nine) << QStringList{"'panels'", "8"};
         QTest::newRow("invalid JSON") << QString(R"({"source": "moons", )") << QStringList{"JSON"};
+        QTest::newRow("duplicate top-level key") << QString::fromStdString(withTop(R"(, "frames": 5, "frames": 7)")) << QStringList{"'frames'", "twice"};
+        QTest::newRow("duplicate panel key") << QString::fromStdString(withPanel("flow-matching", R"(, "steps": 5, "steps": 7)")) << QStringList{"'steps'", "twice"};
         QTest::newRow("not an object") << QString("[1, 2]") << QStringList{"object"};
     }
     void errorsNameTheKey() {
