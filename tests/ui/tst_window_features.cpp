@@ -20,6 +20,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QAction>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -30,6 +31,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QTextBrowser>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTableWidget>
@@ -743,6 +745,30 @@ private slots:
             for (std::size_t i = 0; i < p.size(); i += 2) mx += p[i] / (p.size() / 2);
             return mx > 2;
         }, 5000));
+    }
+
+    // Issue 11: F1 opens a help window generated from the declarations (every dynamics and measure
+    // kind, the keys); the scenario's description is shown atop the Scenario dock.
+    void helpAndDescription() {
+        const QString md = CompareWindow::helpMarkdown();
+        for (const auto& d : tl::dynamicsRegistry()) QVERIFY2(md.contains(QString::fromStdString("`" + d.name + "`")), d.name.c_str());
+        QVERIFY(md.contains("| Home / End |"));
+        QVERIFY(md.contains("**barenblatt**"));
+        tl::Scenario s = tinyScenario();
+        s.description = "A <tiny> test & more";
+        CompareWindow w(s);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QLabel* about = w.findChild<QLabel*>("scenarioDescription");
+        QVERIFY(about);
+        QVERIFY(about->text().contains("A &lt;tiny&gt; test &amp; more"));
+        QAction* help = nullptr;
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->shortcut() == QKeySequence(QKeySequence::HelpContents)) help = a;
+        QVERIFY2(help, "no action on F1");
+        help->trigger();
+        QVERIFY(waitUntil([&] { return w.findChild<QTextBrowser*>("helpText") != nullptr; }, 5000));
+        QVERIFY(w.findChild<QTextBrowser*>("helpText")->toPlainText().contains("gradient-flow"));
     }
 
     void exportsAnimationsAndData() {

@@ -5,6 +5,8 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDialog>
+#include <QTextBrowser>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -50,6 +52,7 @@
 #include "export/export_dialog.h"
 #include "export/render_animation.h"
 #include "measure/measure.h"
+#include "measure/spec.h"
 #include "scene/panel_scene.h"
 #include "util/error.h"
 #include "vtk/vtk_view_widget.h"
@@ -139,6 +142,7 @@ struct CompareWindow::Impl {
 
     MeasurePicker *sourcePicker = nullptr, *targetPicker = nullptr;
     QSpinBox* frames = nullptr;
+    QLabel* about = nullptr;  // the scenario's name and description, atop the Scenario dock
     QDoubleSpinBox* duration = nullptr;
     QWidget* editorsHost = nullptr;
     QVBoxLayout* editorsLayout = nullptr;
@@ -291,6 +295,11 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     auto* sl = new QVBoxLayout(sw);
     d_->sourcePicker = new MeasurePicker("source", sw);
     d_->targetPicker = new MeasurePicker("target", sw);
+    d_->about = new QLabel(sw);
+    d_->about->setWordWrap(true);
+    d_->about->setTextFormat(Qt::RichText);
+    d_->about->setObjectName("scenarioDescription");
+    sl->addWidget(d_->about);
     sl->addWidget(d_->sourcePicker);
     sl->addWidget(d_->targetPicker);
     auto* framesRow = new QHBoxLayout;
@@ -351,7 +360,10 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     // ---- menus ----
     QMenu* file = menuBar()->addMenu("&File");
     QAction* open = file->addAction("&Open scenario\u2026", this, [this] {
-        const QString p = QFileDialog::getOpenFileName(this, "Open scenario", QString::fromStdString(d_->scenario.baseDir), "Scenarios (*.json)");
+        // The folder of the last scenario opened, else the shipped presets.
+        const QStringList recent = recentFiles();
+        const QString start = !recent.isEmpty() ? QFileInfo(recent.front()).absolutePath() : QString(TL_PRESETS_DIR);
+        const QString p = QFileDialog::getOpenFileName(this, "Open scenario", start, "Scenarios (*.json)");
         if (!p.isEmpty()) openScenario(p);
     });
     open->setShortcut(QKeySequence::Open);
@@ -371,6 +383,9 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     view->addAction(sdock->toggleViewAction());
     view->addAction(mdock->toggleViewAction());
     view->addAction(tb->toggleViewAction());
+    QMenu* help = menuBar()->addMenu("&Help");
+    QAction* helpAction = help->addAction("TransportLab &help", this, &CompareWindow::showHelp);
+    helpAction->setShortcut(QKeySequence::HelpContents);
     updateRecentMenu();
 
     d_->timer.start(33);
@@ -416,6 +431,9 @@ void CompareWindow::restart() {
     d_->settingSlider = true;
     d_->slider->setRange(0, d_->scenario.frames - 1);
     d_->settingSlider = false;
+    d_->about->setText("<b>" + QString::fromStdString(d_->scenario.name).toHtmlEscaped() + "</b>" +
+                       (d_->scenario.description.empty() ? QString()
+                                                         : "<br>" + QString::fromStdString(d_->scenario.description).toHtmlEscaped()));
 
     d_->link = std::make_shared<RunnerLink>();
     d_->link->window = this;
@@ -646,6 +664,29 @@ PanelStatus CompareWindow::panelStatus(int panel) const {
 double CompareWindow::shownTime() const { return d_->t * d_->scenario.duration; }
 
 QSlider* CompareWindow::timeSlider() const { return d_->slider; }
+
+QString CompareWindow::helpMarkdown() {
+    // Generated from the same declarations as the scenario format and the forms (one place).
+    return "# TransportLab\n\nThe same source samples pushed by different dynamics, side by side. Each dynamics below "
+           "names the formula it implements (science.md) and every parameter with its default and range.\n\n"
+           "## Keys\n\n| key | action |\n|---|---|\n| Space | play / pause |\n| Left / Right | one frame back / forward |\n"
+           "| Home / End | first / last frame |\n| Ctrl+O / Ctrl+S | open / save a scenario |\n| Ctrl+E | export |\n| F1 | this help |\n"
+           "| mouse wheel / drag | zoom / pan (2-D), orbit (3-D) |\n\n## Scenarios and dynamics\n\n" +
+           QString::fromStdString(scenarioReferenceMarkdown()) + "\n\n## Measures\n\n" + QString::fromStdString(specReferenceMarkdown());
+}
+
+void CompareWindow::showHelp() {
+    auto* dlg = new QDialog(this);
+    dlg->setAttribute(Qt::WA_DeleteOnClose);
+    dlg->setWindowTitle("TransportLab help");
+    auto* l = new QVBoxLayout(dlg);
+    auto* text = new QTextBrowser(dlg);
+    text->setObjectName("helpText");
+    text->setMarkdown(helpMarkdown());
+    l->addWidget(text);
+    dlg->resize(900, 700);
+    dlg->show();
+}
 bool CompareWindow::isPlaying() const { return d_->playing; }
 
 void CompareWindow::setPlaying(bool playing) {

@@ -87,8 +87,12 @@ public:
     // The last error shown in a dialog ("" if none), for tests and scripts.
     QString lastError() const;
 
+    // The Help window's text (markdown): keys, then every dynamics and measure kind from their declarations.
+    static QString helpMarkdown();
+
 public slots:
     void showExportDialog();
+    void showHelp();
 
 protected:
     void keyPressEvent(QKeyEvent* e) override;
