@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/args.h"
+#include "cli/stop_signals.h"
 #include "engine/frame_io.h"
 #include "engine/runner.h"
 #include "engine/scenario.h"
@@ -20,9 +21,6 @@ namespace tl::cli {
 namespace {
 
 using json = nlohmann::json;
-
-std::atomic<bool> gInterrupted{false};
-extern "C" void onSigint(int) { gInterrupted = true; }
 
 json jnum(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
@@ -50,21 +48,20 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     stageOptions.replaceNonEmpty = a.has("force");
     stageOptions.label = "--out " + tl::quotedPath(outDir);
     stageOptions.notEmptyHint = " (use --force to replace it)";
+    // SIGINT / SIGTERM from before the staged folder exists until it is published: a signal at any
+    // point cancels the run or the writing, and the staged folder is removed (nothing is left).
+    StopSignals stopSignals;
     StagedFolder staged(outDir, stageOptions);
 
-    gInterrupted = false;
-    auto previous = std::signal(SIGINT, onSigint);
     Runner runner(scenario, threads);
     runner.start();
     while (!runner.waitIdle(std::chrono::milliseconds(100))) {
-        if (gInterrupted) {
+        if (StopSignals::requested()) {
             runner.cancel();
             runner.waitIdle();
-            std::signal(SIGINT, previous);
-            throw Error("interrupted: nothing was written");
+            StopSignals::check();
         }
     }
-    std::signal(SIGINT, previous);
     if (!runner.error().empty()) throw Error(runner.error());
     for (std::size_t k = 0; k < runner.panelCount(); ++k) {
         const PanelStatus st = runner.status(k);
@@ -110,7 +107,9 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     FrameDataOptions data;
     data.csv = format != "vtp";
     data.vtp = format != "csv";
+    data.progress = [](double) { return !StopSignals::requested(); };
     writeFrameData(staged.path().string(), scenario, frames, data);
+    StopSignals::check();  // interrupted while writing: ~StagedFolder removes the partial folder
     staged.commit();
     out << summary.dump() << std::endl;
     (void)err;

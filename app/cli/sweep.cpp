@@ -1,4 +1,5 @@
 #include "cli/sweep.h"
+#include "cli/stop_signals.h"
 
 #include <QBuffer>
 #include <QByteArray>
@@ -51,31 +52,8 @@ constexpr int kPngWidth = 960, kPngHeight = 600;
 
 // ---------------------------------------------------------------------------------------------- signals
 
-std::atomic<bool> gSweepStop{false};
-extern "C" void onSweepSignal(int) { gSweepStop = true; }
+// SIGINT and SIGTERM: StopSignals (cli/stop_signals.h), shared with simulate.
 
-// SIGINT and SIGTERM set gSweepStop while this lives (the previous handlers come back after).
-class StopSignals {
-public:
-    StopSignals() {
-        gSweepStop = false;
-        int_ = std::signal(SIGINT, onSweepSignal);
-        term_ = std::signal(SIGTERM, onSweepSignal);
-    }
-    ~StopSignals() {
-        std::signal(SIGINT, int_);
-        std::signal(SIGTERM, term_);
-    }
-    StopSignals(const StopSignals&) = delete;
-    StopSignals& operator=(const StopSignals&) = delete;
-    static void check() {
-        if (gSweepStop) throw Error("interrupted: nothing was written");
-    }
-
-private:
-    void (*int_)(int) = SIG_DFL;
-    void (*term_)(int) = SIG_DFL;
-};
 
 // ---------------------------------------------------------------------------------------------- text
 

@@ -370,9 +370,15 @@ private slots:
         QVERIFY(entriesStartingWith(dir, ".empty").isEmpty());
     }
 
-    // Ctrl-C (SIGINT) during a long run: the CLI cancels, exits non-zero with one line on stderr, and
-    // leaves neither the output folder nor its temporary folder.
+    // Ctrl-C (SIGINT) or SIGTERM during a long run: the CLI cancels, exits non-zero with one line on
+    // stderr, and leaves neither the output folder nor its temporary folder.
+    void interruptLeavesNothing_data() {
+        QTest::addColumn<int>("signal");
+        QTest::newRow("SIGINT") << int(SIGINT);
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+    }
     void interruptLeavesNothing() {
+        QFETCH(int, signal);
         const QString dir = freshDir();
         const QString scenarioPath = writeScenario(dir, R"({"source": "gaussian:n=2000,seed=1", "target": "moons:n=2000,seed=2", "frames": 11,
                                                              "panels": [{"dynamics": "flow-matching", "field": "closed-form", "steps": 100000}]})");
@@ -384,13 +390,13 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!entriesStartingWith(dir, ".out.tmp-").isEmpty(), 20000);
         QTest::qWait(300);
         QCOMPARE(p.state(), QProcess::Running);
-        QVERIFY(::kill(static_cast<pid_t>(p.processId()), SIGINT) == 0);
-        QVERIFY2(p.waitForFinished(10000), "the CLI did not stop after SIGINT");
+        QVERIFY(::kill(static_cast<pid_t>(p.processId()), signal) == 0);
+        QVERIFY2(p.waitForFinished(10000), "the CLI did not stop after the signal");
         Run r;
         r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
         r.out = p.readAllStandardOutput();
         r.err = p.readAllStandardError();
-        qInfo("after SIGINT: exit %d, %s", r.exitCode, r.err.trimmed().constData());
+        qInfo("after signal %d: exit %d, %s", signal, r.exitCode, r.err.trimmed().constData());
         checkError(r, {"interrupted"}, out);
         QVERIFY(!QFileInfo::exists(out));
     }
