@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "engine/metrics.h"
 #include "engine/runner.h"
 #include "engine/scenario.h"
 #include "flows/empirical_posterior.h"
+#include "eulerian/benamou_brenier.h"
 #include "gradient_flows/grid.h"
+#include "ot/gaussian.h"
 #include "gradient_flows/jko.h"
 #include "tokens/attention_kernel.h"
 #include "util/parallel.h"
@@ -316,11 +319,51 @@ int benchJko(const tl::cli::Args& a) {
     return 0;
 }
 
+// Benamou-Brenier between the two non-commuting Gaussians of tst_eulerian_dynamics on n^2 x time_steps
+// (default 64^2 x 32): wall time to the default tolerance, per iteration, the Poisson share, and the
+// accuracy the checks ask for (kinetic energy vs the Bures W2^2, covariance at t = 1/2).
+int benchBenamou(const tl::cli::Args& a) {
+    const int n = static_cast<int>(a.integer("n", 64, 8, 512));
+    const int steps = static_cast<int>(a.integer("time-steps", 32, 2, 1024));
+    const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    Eigen::Vector2d m0(-1, 0.3), m1(1, -0.2);
+    Eigen::Matrix2d S0, S1;
+    S0 << 0.5, 0.25, 0.25, 0.3;
+    S1 << 0.25, -0.1, -0.1, 0.6;
+    const tl::Measure src = tl::sampleMeasure("gaussian:n=10,mean=-1;0.3,cov=0.5;0.25;0.25;0.3,seed=1");
+    const tl::Measure dst = tl::sampleMeasure("gaussian:n=10,mean=1;-0.2,cov=0.25;-0.1;-0.1;0.6,seed=2");
+    const tl::gf::Projection p0 = tl::gf::projectMeasure(src, n, 4.0, "bench"), p1 = tl::gf::projectMeasure(dst, n, 4.0, "bench");
+    tl::eulerian::BenamouBrenierOptions o;
+    o.timeSteps = steps;
+    o.threads = threads;
+    const auto t0 = Clock::now();
+    const tl::eulerian::BenamouBrenierResult r = tl::eulerian::benamouBrenier(p0.grid, p1.grid, o);
+    const double seconds = since(t0);
+    const tl::GaussianOt g = tl::GaussianOt::fromParameters(m0, S0, m1, S1);
+    const tl::DensityGrid& mid = r.densities[static_cast<std::size_t>(steps / 2)];
+    const tl::GridMoments mm = tl::gridMoments(mid);
+    json j;
+    j["grid"] = n;
+    j["time_steps"] = steps;
+    j["seconds"] = seconds;
+    j["iterations"] = r.iterations;
+    j["coarse_iterations"] = r.coarseIterations;
+    j["seconds_per_iteration"] = r.secondsPerIteration;
+    j["poisson_share"] = r.poissonFraction;
+    j["kinetic_energy"] = r.kineticEnergy;
+    j["bures_w2_squared"] = g.w2sq;
+    j["kinetic_energy_rel_error"] = std::abs(r.kineticEnergy - g.w2sq) / g.w2sq;
+    j["covariance_rel_error_at_half"] = (mm.cov - g.covarianceAt(0.5)).norm() / g.covarianceAt(0.5).norm();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
 const std::vector<tl::cli::OptionSpec> kOptions = {
     {"source", true, "source SPEC"}, {"target", true, "target SPEC"}, {"epsilon", true, "Sinkhorn epsilon"},
     {"threads", true, "threads"},    {"n", true, "kernel size"},      {"reps", true, "repetitions (best of)"},
     {"k1", true, "short run iterations"}, {"k2", true, "long run iterations"}, {"converge", false, "converged solve"},
     {"tolerance", true, "tolerance for --converge"}, {"scenario", true, "scenario JSON (scenario benchmark)"},
+    {"time-steps", true, "time cells (benamou)"},
 };
 
 }  // namespace
@@ -328,7 +371,7 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|attention|scenario [options]\n" << tl::cli::usageOf(kOptions);
+        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|attention|benamou|scenario [options]\n" << tl::cli::usageOf(kOptions);
         return 2;
     }
     try {
@@ -342,6 +385,7 @@ int main(int argc, char** argv) {
         if (cmd == "scenario") return benchScenario(a);
         if (cmd == "jko") return benchJko(a);
         if (cmd == "attention") return benchAttention(a);
+        if (cmd == "benamou") return benchBenamou(a);
         std::cerr << "error: unknown benchmark '" << cmd << "'\n";
         return 2;
     } catch (const std::exception& e) {

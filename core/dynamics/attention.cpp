@@ -210,7 +210,7 @@ DynamicsInfo attentionInfo() {
             {"query_key", ParamType::Text, "", 0, 0, {}, "A = Q^T K row-major 'a11;a12;...' (d x d; overrides beta)"},
             {"value", ParamType::Text, "", 0, 0, {}, "V row-major (d x d; default the identity)"},
             {"normalization", ParamType::Choice, "softmax", 0, 0, {"softmax", "sinkhorn"}, "row softmax, or the Sinkformer's doubly stochastic P"},
-            {"sinkhorn_iterations", ParamType::Integer, "10", 1, 10000, {}, "sinkhorn: (row, column) normalisation rounds"},
+            {"sinkhorn_iterations", ParamType::Integer, "10", 1, 10000, {}, "sinkhorn: (row, column) normalisation rounds", "normalization=sinkhorn"},
             {"geometry", ParamType::Choice, "euclidean", 0, 0, {"euclidean", "sphere"},
              "sphere: tokens on the unit sphere, velocity projected on its tangent space"},
             {"integrator", ParamType::Choice, "rk4", 0, 0, {"euler", "heun", "rk4"}, "time integrator"},

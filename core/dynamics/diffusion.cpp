@@ -138,10 +138,10 @@ DynamicsInfo diffusionInfo() {
             {
                 {"sampler", ParamType::Choice, "sde", 0, 0, {"ode", "sde"}, "probability-flow ODE or reverse SDE (Euler-Maruyama)"},
                 {"steps", ParamType::Integer, "200", 1, 100000, {}, "sampling steps"},
-                {"integrator", ParamType::Choice, "heun", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ode sampler: integrator"},
-                {"noise", ParamType::Real, "1", 0, 100, {}, "sde: sigma_t^2 = 2 noise (1 - t) (0 = the ODE drift with Euler steps)"},
+                {"integrator", ParamType::Choice, "heun", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ode sampler: integrator", "sampler=ode"},
+                {"noise", ParamType::Real, "1", 0, 100, {}, "sde: sigma_t^2 = 2 noise (1 - t) (0 = the ODE drift with Euler steps)", "sampler=sde"},
                 {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "empirical target: stop at 1 - delta, then denoise with the posterior mean E[x1 given x]"},
-                {"seed", ParamType::Integer, "0", 0, 1e15, {}, "sde: noise seed"},
+                {"seed", ParamType::Integer, "0", 0, 1e15, {}, "sde: noise seed", "sampler=sde"},
             },
             [] { return std::make_unique<Diffusion>(); }};
 }

@@ -62,7 +62,12 @@ public:
         o.maxIterations = static_cast<int>(p.integer("iterations"));
         o.tolerance = p.real("tolerance");
         o.threads = ctx.threads;
+        std::vector<std::vector<double>> trace;  // {iteration, primal, dual}: the chart's curve, the summary's table
         o.progress = [&](int it, double primal, double dual) {
+            if (it % 5 == 0 || it < 5) {
+                trace.push_back({static_cast<double>(it), primal, dual});
+                if (ctx.convergence) ctx.convergence(it, {{"primal residual", primal}, {"dual residual", dual}});
+            }
             if (ctx.progress && it % 10 == 0) {
                 std::ostringstream s;
                 s.precision(2);
@@ -111,6 +116,7 @@ public:
                       {"primal_residual", r.primalResidual},
                       {"dual_residual", r.dualResidual}};
         if (bures) sum.extras.emplace_back("bures_w2_squared", bures->w2sq);
+        sum.tables.emplace_back("convergence", std::move(trace));  // rows {iteration, primal residual, dual residual}
         return sum;
     }
 };
@@ -228,35 +234,71 @@ public:
             return v;
         };
         DensityGrid geom = p0.grid;  // geometry for interpolation
-        // Dacorogna-Moser's v = grad psi / rho is unbounded where rho -> 0: a particle in a region
-        // below particle_floor * max rho (a half step can land there) is held still and counted.
-        const double particleFloor = p.real("particle_floor");
-        long held = 0;
-        auto velocity = [&](long q, double x, double y, double& vx, double& vy) {
-            const auto v = fieldAt(q);
-            if (!leastSquares) {
-                if (bilinear(geom, rhoAt[q], x, y) <= particleFloor * rhoPeak[q]) {
-                    vx = vy = 0;
-                    ++held;
-                    return;
-                }
-            }
-            vx = bilinear(geom, v->vx, x, y);
-            vy = bilinear(geom, v->vy, x, y);
+        // The velocity at (t, x): bilinear in space, linear in time between the lattice's fields.
+        auto velocity = [&](double t, double x, double y, double& vx, double& vy) {
+            const double u = std::clamp(t, 0.0, T) / T * lattice;
+            const long q = std::min(static_cast<long>(u), lattice - 1);
+            const double a = u - static_cast<double>(q);
+            const auto f0 = fieldAt(q), f1 = fieldAt(q + 1);
+            vx = (1 - a) * bilinear(geom, f0->vx, x, y) + a * bilinear(geom, f1->vx, x, y);
+            vy = (1 - a) * bilinear(geom, f0->vy, x, y) + a * bilinear(geom, f1->vy, x, y);
         };
-        // Advect the source samples with RK4 on the lattice.
+        // Advect the source samples: RK4 with a per-particle adaptive step. Both fields are unbounded where
+        // rho_t is small (Dacorogna-Moser's grad psi / rho in the tails, either field near t = 0 where mass
+        // appears), so a fixed step flings those particles off; here no RK4 substep moves a particle more
+        // than cfl cells, which bounds the substeps by the path length in cells, not by the speed.
+        const double cfl = p.real("cfl");
+        const long maxSubsteps = 4000;  // per particle and step; a particle that needs more stays put (counted)
         const std::size_t n = source.cloud.size();
         std::vector<double> X = source.cloud.points;
         RunSummary sum;
+        long substeps = 0, stalled = 0;
+        auto advect = [&](std::size_t i, double t0, double t1) {
+            double x = X[2 * i], y = X[2 * i + 1], t = t0;
+            long sub = 0;
+            const double lim = cfl * h, edge = extent - 0.5 * h;
+            while (t < t1 - 1e-14 * T) {
+                if (++sub > maxSubsteps) {
+                    ++stalled;
+                    break;
+                }
+                double ax, ay;
+                velocity(t, x, y, ax, ay);
+                double dt = t1 - t;
+                const double speed = std::hypot(ax, ay);
+                if (speed * dt > lim) dt = lim / speed;
+                for (int attempt = 0;; ++attempt) {
+                    double bx, by, cx, cy, dx, dy;
+                    velocity(t + 0.5 * dt, x + 0.5 * dt * ax, y + 0.5 * dt * ay, bx, by);
+                    velocity(t + 0.5 * dt, x + 0.5 * dt * bx, y + 0.5 * dt * by, cx, cy);
+                    velocity(t + dt, x + dt * cx, y + dt * cy, dx, dy);
+                    const double mx = dt / 6 * (ax + 2 * bx + 2 * cx + dx), my = dt / 6 * (ay + 2 * by + 2 * cy + dy);
+                    sum.nfe += 3;
+                    // the later stages may see a much faster field (the step was sized on the first): shrink
+                    if (std::hypot(mx, my) > 2 * lim && attempt < 30) {
+                        dt *= 0.25;
+                        continue;
+                    }
+                    x = std::clamp(x + mx, -edge, edge);
+                    y = std::clamp(y + my, -edge, edge);
+                    t += dt;
+                    break;
+                }
+                sum.nfe += 1;
+            }
+            substeps += sub;
+            X[2 * i] = x;
+            X[2 * i + 1] = y;
+        };
         auto publish = [&](double t) {
             Frame f;
             f.t = t;
             f.dim = 2;
             f.positions = X;
             f.weights = source.cloud.weights;
-            const long q = std::lround(std::clamp(t, 0.0, T) / T * lattice);
             f.velocities.resize(X.size());
-            for (std::size_t i = 0; i < n; ++i) velocity(q, X[2 * i], X[2 * i + 1], f.velocities[2 * i], f.velocities[2 * i + 1]);
+            for (std::size_t i = 0; i < n; ++i) velocity(t, X[2 * i], X[2 * i + 1], f.velocities[2 * i], f.velocities[2 * i + 1]);
+            const long q = std::lround(std::clamp(t, 0.0, T) / T * lattice);
             auto g = std::make_shared<DensityGrid>(p0.grid);
             std::vector<double> drho;
             path(t, g->values, drho);
@@ -270,35 +312,22 @@ public:
             ctx.publish(std::move(f));
         };
         publish(times.front());
-        long done = 0;
         std::size_t next = 1;
         const double dt = T / static_cast<double>(steps);
-        std::vector<double> k1(X.size()), k2(X.size()), k3(X.size()), k4(X.size()), Y(X.size());
-        auto eval = [&](long q, const std::vector<double>& P, std::vector<double>& out) {
-            for (std::size_t i = 0; i < n; ++i) velocity(q, P[2 * i], P[2 * i + 1], out[2 * i], out[2 * i + 1]);
-        };
         for (long s = 0; s < steps; ++s) {
-            if (ctx.cancelled()) {
-                sum.cancelled = true;
-                return sum;
+            const double t0 = s * dt, t1 = (s + 1) * dt;
+            for (std::size_t i = 0; i < n; ++i) {
+                if ((i & 255) == 0 && ctx.cancelled()) {
+                    sum.cancelled = true;
+                    return sum;
+                }
+                advect(i, t0, t1);
             }
-            const long q = 2 * s;
-            eval(q, X, k1);
-            for (std::size_t c = 0; c < X.size(); ++c) Y[c] = X[c] + 0.5 * dt * k1[c];
-            eval(q + 1, Y, k2);
-            for (std::size_t c = 0; c < X.size(); ++c) Y[c] = X[c] + 0.5 * dt * k2[c];
-            eval(q + 1, Y, k3);
-            for (std::size_t c = 0; c < X.size(); ++c) Y[c] = X[c] + dt * k3[c];
-            eval(q + 2, Y, k4);
-            for (std::size_t c = 0; c < X.size(); ++c) X[c] += dt / 6 * (k1[c] + 2 * k2[c] + 2 * k3[c] + k4[c]);
-            sum.nfe += 4;
-            ++done;
-            const double t = (s + 1) * dt;
-            while (next < times.size() && times[next] <= t + 1e-12) {
+            while (next < times.size() && times[next] <= t1 + 1e-12) {
                 publish(times[next]);
                 ++next;
             }
-            if (ctx.progress) ctx.progress(t, "advecting: step " + std::to_string(done));
+            if (ctx.progress) ctx.progress(t1, "advecting: step " + std::to_string(s + 1));
         }
         while (next < times.size()) publish(times[next++]);
         // kinetic energy int int rho |v|^2 dx dt by the trapezoid rule on the lattice (over [delta, 1 - delta]
@@ -308,7 +337,8 @@ public:
         note << (leastSquares ? "least-squares" : "Dacorogna-Moser") << " field on the " << (mixture ? "mixture" : "displacement")
              << " path; continuity residual <= " << residualMax << " (fields on [" << delta << ", " << 1 - delta << "])";
         if (!leastSquares && floorFaces) note << "; " << floorFaces << " faces below the density floor (velocity 0 there)";
-        if (held) note << "; " << held << " particle evaluations below particle_floor held still";
+        note << "; " << static_cast<double>(substeps) / std::max<std::size_t>(1, n) << " adaptive RK4 substeps per particle";
+        if (stalled) note << "; " << stalled << " times a particle needed over " << maxSubsteps << " substeps in one step and was held";
         sum.note = note.str();
         sum.extras = {{"kinetic_energy", kinetic}, {"continuity_residual", residualMax}};
         return sum;
@@ -342,10 +372,10 @@ DynamicsInfo fieldRecoveryInfo() {
                  "v = grad phi with -div(rho grad phi) = d/dt rho, or v = grad psi / rho with Laplacian psi = -d/dt rho"},
                 {"grid", ParamType::Integer, "64", 8, 512, {}, "cells per side"},
                 {"extent", ParamType::Real, "4", 1e-3, 1e6, {}, "the grid covers [-extent, extent]^2"},
-                {"steps", ParamType::Integer, "50", 1, 100000, {}, "RK4 steps for the particles"},
-                {"particle_floor", ParamType::Real, "0.001", 0, 1, {},
-                 "dacorogna-moser: particles where rho <= floor * max rho do not move (v = grad psi / rho is unbounded there)"},
-                {"density_floor", ParamType::Real, "0", 0, 1, {}, "dacorogna-moser: velocity 0 where rho <= floor * max rho (v = grad psi / rho is undefined where rho = 0)"},
+                {"steps", ParamType::Integer, "50", 1, 100000, {}, "time steps of the field lattice (RK4 substeps adapt within each)"},
+                {"cfl", ParamType::Real, "0.5", 1e-3, 10, {},
+                 "adaptive RK4: the most cells a particle moves in one substep (the fields are unbounded where rho is small)"},
+                {"density_floor", ParamType::Real, "0", 0, 1, {}, "dacorogna-moser: velocity 0 where rho <= floor * max rho (v = grad psi / rho is undefined where rho = 0)", "field=dacorogna-moser"},
             },
             [] { return std::make_unique<FieldRecovery>(); }};
 }

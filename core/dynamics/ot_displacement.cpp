@@ -144,9 +144,9 @@ DynamicsInfo otDisplacementInfo() {
             {
                 {"method", ParamType::Choice, "exact", 0, 0, {"exact", "sinkhorn", "gaussian"},
                  "exact plan, Sinkhorn barycentric map, or the Gaussian (Brenier) linear map of the moments"},
-                {"epsilon", ParamType::Real, "0.01", 1e-8, 1e6, {}, "Sinkhorn regularisation, absolute (squared-distance units)"},
-                {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian only: rotation lambda S Sigma_t^-1 (x - m_t) added to the field (same densities)"},
-                {"steps", ParamType::Integer, "200", 1, 100000, {}, "gaussian with gauge: RK4 steps"},
+                {"epsilon", ParamType::Real, "0.01", 1e-8, 1e6, {}, "Sinkhorn regularisation, absolute (squared-distance units)", "method=sinkhorn"},
+                {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian only: rotation lambda S Sigma_t^-1 (x - m_t) added to the field (same densities)", "method=gaussian"},
+                {"steps", ParamType::Integer, "200", 1, 100000, {}, "gaussian with gauge: RK4 steps", "method=gaussian"},
             },
             [] { return std::make_unique<OtDisplacement>(); }};
 }

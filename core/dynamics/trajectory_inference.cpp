@@ -131,7 +131,7 @@ DynamicsInfo trajectoryInferenceInfo() {
                       "(science.md §4, survey §5.4)",
                       {
                           {"coupling", ParamType::Choice, "exact", 0, 0, {"exact", "sinkhorn"}, "OT between consecutive snapshots"},
-                          {"epsilon", ParamType::Real, "0.01", 1e-8, 1e6, {}, "sinkhorn: entropic regularisation (absolute)"},
+                          {"epsilon", ParamType::Real, "0.01", 1e-8, 1e6, {}, "sinkhorn: entropic regularisation (absolute)", "coupling=sinkhorn"},
                           {"seed", ParamType::Integer, "0", 0, 1e15, {}, "draws the next point where a coupling splits a point's mass"},
                       },
                       [] { return std::make_unique<TrajectoryInference>(); }};

@@ -20,6 +20,15 @@ struct TimedMeasure {
     std::shared_ptr<const Measure> measure;
 };
 
+// A solver's convergence history, streamed while it runs (e.g. Benamou-Brenier's residuals vs
+// iteration): the metrics chart offers it as a log-scale plot; simulate writes it as a table.
+struct ConvergenceTrace {
+    std::string x = "iteration";
+    std::vector<std::string> names;          // one per series
+    std::vector<std::vector<double>> rows;   // {x, value per series}
+    bool empty() const { return rows.empty(); }
+};
+
 struct RunContext {
     std::stop_token stop;
     int threads = 0;
@@ -30,6 +39,8 @@ struct RunContext {
     // Receives each frame in time order (the runner adds common metrics and records it). Not
     // called emit: that is a Qt macro.
     std::function<void(Frame&&)> publish;
+    // Appends one point of the convergence history (series names fixed by the first call); may be unset.
+    std::function<void(double x, const std::vector<std::pair<std::string, double>>& values)> convergence;
     bool cancelled() const { return stop.stop_requested(); }
 };
 

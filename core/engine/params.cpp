@@ -136,6 +136,62 @@ ParamValues defaultParams(const std::vector<ParamSpec>& specs) {
     return pv;
 }
 
+namespace {
+
+struct Condition {
+    std::string key;
+    bool negated = false;
+    std::vector<std::string> values;
+};
+
+std::vector<Condition> parseCondition(const std::string& text) {
+    std::vector<Condition> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t end = std::min(text.find(';', start), text.size());
+        const std::string part = text.substr(start, end - start);
+        start = end + 1;
+        const std::size_t eq = part.find('=');
+        if (eq == std::string::npos || eq == 0) continue;
+        Condition c;
+        c.negated = part[eq - 1] == '!';
+        c.key = part.substr(0, c.negated ? eq - 1 : eq);
+        std::size_t v = eq + 1;
+        while (v <= part.size()) {
+            const std::size_t bar = std::min(part.find('|', v), part.size());
+            c.values.push_back(part.substr(v, bar - v));
+            v = bar + 1;
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+}  // namespace
+
+bool paramApplies(const ParamSpec& spec, const ParamValues& values) {
+    for (const Condition& c : parseCondition(spec.appliesWhen)) {
+        if (!values.has(c.key)) continue;
+        const std::string v = paramText(values.all().at(c.key));
+        bool in = false;
+        for (const auto& x : c.values) in = in || x == v || ("\"" + x + "\"") == v;
+        if (in == c.negated) return false;
+    }
+    return true;
+}
+
+std::string appliesWhenText(const ParamSpec& spec) {
+    const auto conds = parseCondition(spec.appliesWhen);
+    if (conds.empty()) return "";
+    std::string s = "only when ";
+    for (std::size_t k = 0; k < conds.size(); ++k) {
+        if (k) s += " and ";
+        s += conds[k].key + (conds[k].negated ? " is not " : " = ");
+        for (std::size_t j = 0; j < conds[k].values.size(); ++j) s += (j ? " or " : "") + conds[k].values[j];
+    }
+    return s;
+}
+
 std::string paramsMarkdown(const std::vector<ParamSpec>& specs) {
     std::ostringstream os;
     os << "| key | type | default | range / choices | meaning |\n|---|---|---|---|---|\n";
@@ -152,7 +208,8 @@ std::string paramsMarkdown(const std::vector<ParamSpec>& specs) {
             case ParamType::Boolean: os << "boolean | `" << s.defaultValue << "` | true, false"; break;
             case ParamType::Text: os << "text | " << (s.defaultValue.empty() ? "—" : "`" + s.defaultValue + "`") << " | "; break;
         }
-        os << " | " << s.help << " |\n";
+        const std::string when = appliesWhenText(s);
+        os << " | " << s.help << (when.empty() ? "" : " (" + when + ")") << " |\n";
     }
     return os.str();
 }

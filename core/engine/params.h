@@ -17,6 +17,9 @@ struct ParamSpec {
     double min = 0, max = 0;           // Real / Integer (inclusive)
     std::vector<std::string> choices;  // Choice; an entry "kind:PATH" accepts "kind:" + any path
     std::string help;
+    // When the key matters, from the other keys: "key=a|b" or "key!=a", several joined by ";" (all must
+    // hold); empty = always. Forms hide the key otherwise (its value is kept and still validated).
+    std::string appliesWhen = {};
 };
 
 using ParamValue = std::variant<double, long long, std::string, bool>;
@@ -32,6 +35,7 @@ public:
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     void set(const std::string& name, ParamValue v) { values_[name] = std::move(v); }
     const std::map<std::string, ParamValue>& all() const { return values_; }
+    bool operator==(const ParamValues& o) const { return values_ == o.values_; }
 
 private:
     const ParamValue& at(const std::string& name) const;
@@ -44,6 +48,10 @@ ParamValues defaultParams(const std::vector<ParamSpec>& specs);
 ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::string& context);
 // The value as JSON-ish text (for docs and messages).
 std::string paramText(const ParamValue& v);
+// True when spec's appliesWhen holds for these values (unknown keys in the condition: true).
+bool paramApplies(const ParamSpec& spec, const ParamValues& values);
+// The condition in words ("only when method = sinkhorn"), "" when it always applies.
+std::string appliesWhenText(const ParamSpec& spec);
 // Markdown table of specs (docs are generated from the declarations).
 std::string paramsMarkdown(const std::vector<ParamSpec>& specs);
 

@@ -22,18 +22,27 @@ const char* panelStateName(PanelState s) {
 }
 
 Runner::Runner(Scenario scenario, int threads) : scenario_(std::move(scenario)), threads_(threads) {
-    for (const auto& p : scenario_.panels) {
-        Panel panel;
-        panel.spec = p;
-        panel.running = std::make_shared<FrameHistory>();
-        panel.shown = panel.running;
-        panels_.push_back(std::move(panel));
-    }
+    for (const auto& p : scenario_.panels) panels_.push_back(makePanel(p));
+}
+
+std::shared_ptr<Runner::Panel> Runner::makePanel(const PanelSpec& spec) {
+    auto panel = std::make_shared<Panel>();
+    panel->spec = spec;
+    panel->running = std::make_shared<FrameHistory>();
+    panel->shown = panel->running;
+    return panel;
 }
 
 Runner::~Runner() {
     cancel();
     if (thread_.joinable()) thread_.join();
+    std::vector<std::shared_ptr<Panel>> retired;
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        retired.swap(retired_);
+    }
+    for (auto& p : retired)
+        if (p->job.joinable()) p->job.join();
 }
 
 void Runner::start() {
@@ -45,7 +54,7 @@ void Runner::cancel() {
     if (thread_.joinable()) thread_.request_stop();
     {
         std::lock_guard<std::mutex> lk(m_);
-        for (auto& p : panels_) p.runStop.request_stop();
+        for (auto& p : panels_) p->runStop.request_stop();
         if (!thread_.joinable()) idle_ = true;  // never started: nothing to wait for
     }
     cv_.notify_all();
@@ -57,9 +66,9 @@ bool Runner::waitIdle(std::chrono::milliseconds timeout) {
     return idleCv_.wait_for(lk, timeout, [&] { return idle_; });
 }
 
-void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
-    // After cancel() (or a failure to sample the measures) the compute thread has ended: a
-    // parameter change starts it again, and panels a cancel interrupted run again too.
+bool Runner::reviveBegin() {
+    // After cancel() (or a failure to sample the measures) the compute thread has ended: an edit
+    // starts it again, and panels a cancel interrupted run again too.
     bool exited;
     {
         std::lock_guard<std::mutex> lk(m_);
@@ -67,38 +76,109 @@ void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
     }
     const bool restart = thread_.joinable() && (thread_.get_stop_token().stop_requested() || exited);
     if (restart) thread_.join();
+    return restart;
+}
+
+void Runner::reviveEnd(bool restart) {
+    // (m_ held by the caller) ... then, without it, the thread starts again.
+    if (restart) {
+        exited_ = false;
+        if (!source_) error_.clear();  // sampling failed: try again
+        for (auto& p : panels_)
+            if (p->status.state == PanelState::Cancelled || (!source_ && p->status.state == PanelState::Failed)) p->dirty = true;
+    }
+    idle_ = false;
+}
+
+void Runner::markRestart(Panel& p) {
+    p.dirty = true;
+    // Busy from now on (not Pending: a pending panel would show its new run live instead of the last
+    // complete one): nobody sees "done" for the old parameters in between.
+    p.status.state = PanelState::Running;
+    p.status.progress = 0;
+    p.status.stage = "restarting";
+    p.runStop.request_stop();
+}
+
+void Runner::setPanelParams(std::size_t k, const ParamValues& params) {
+    PanelSpec spec;
     {
         std::lock_guard<std::mutex> lk(m_);
         if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
-        panels_[k].spec.params = params;
-        scenario_.panels[k].params = params;  // scenario() describes what is computed (the compute thread never reads it)
-        panels_[k].dirty = true;
-        // Busy from now on (not Pending: a pending panel would show its new run live instead of the
-        // last complete one): nobody sees "done" for the old parameters in between.
-        panels_[k].status.state = PanelState::Running;
-        panels_[k].status.progress = 0;
-        panels_[k].status.stage = "restarting";
-        panels_[k].runStop.request_stop();
-        if (restart) {
-            exited_ = false;
-            if (!source_) error_.clear();  // sampling failed: try again
-            for (auto& p : panels_)
-                if (p.status.state == PanelState::Cancelled || (!source_ && p.status.state == PanelState::Failed)) p.dirty = true;
+        spec = panels_[k]->spec;
+    }
+    spec.params = params;
+    applySpec(k, spec, true);  // always a new run (also for the same values: a retry)
+}
+
+void Runner::setPanelSpec(std::size_t k, const PanelSpec& spec) { applySpec(k, spec, false); }
+
+void Runner::applySpec(std::size_t k, const PanelSpec& spec, bool force) {
+    const bool restart = reviveBegin();
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
+        Panel& p = *panels_[k];
+        const bool sameRun = !force && p.spec.dynamics == spec.dynamics && p.spec.params == spec.params;
+        const bool newDynamics = p.spec.dynamics != spec.dynamics;
+        p.spec = spec;
+        scenario_.panels[k] = spec;  // scenario() describes what is computed (the compute thread never reads it)
+        if (!sameRun) {
+            if (newDynamics) {
+                // Another dynamics: the old frames are not this panel's any more (nothing stale is drawn).
+                p.shown = std::make_shared<FrameHistory>();
+                p.status.summary = {};
+                p.status.convergence = {};
+            }
+            markRestart(p);
         }
-        idle_ = false;
+        reviveEnd(restart);
     }
     if (restart) thread_ = std::jthread([this](std::stop_token st) { loop(st); });
     cv_.notify_all();
 }
 
+std::size_t Runner::addPanel(const PanelSpec& spec) {
+    const bool restart = reviveBegin();
+    std::size_t k;
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        panels_.push_back(makePanel(spec));
+        scenario_.panels.push_back(spec);
+        panels_.back()->status.state = PanelState::Running;
+        panels_.back()->status.stage = "starting";
+        k = panels_.size() - 1;
+        reviveEnd(restart);
+    }
+    if (restart) thread_ = std::jthread([this](std::stop_token st) { loop(st); });
+    cv_.notify_all();
+    return k;
+}
+
+void Runner::removePanel(std::size_t k) {
+    {
+        std::lock_guard<std::mutex> lk(m_);
+        if (k >= panels_.size()) throw Error("no panel " + std::to_string(k));
+        std::shared_ptr<Panel> p = panels_[k];
+        panels_.erase(panels_.begin() + static_cast<std::ptrdiff_t>(k));
+        scenario_.panels.erase(scenario_.panels.begin() + static_cast<std::ptrdiff_t>(k));
+        p->runStop.request_stop();
+        p->dirty = false;
+        // Its job (if any) ends at its next step, writing only to its own Panel; joined off this thread.
+        retired_.push_back(std::move(p));
+    }
+    cv_.notify_all();
+    notify();
+}
+
 std::shared_ptr<const FrameHistory> Runner::history(std::size_t k) const {
     std::lock_guard<std::mutex> lk(m_);
-    return panels_.at(k).shown;
+    return panels_.at(k)->shown;
 }
 
 PanelStatus Runner::status(std::size_t k) const {
     std::lock_guard<std::mutex> lk(m_);
-    return panels_.at(k).status;
+    return panels_.at(k)->status;
 }
 
 std::shared_ptr<const Measure> Runner::source() const {
@@ -160,9 +240,9 @@ void Runner::loop(std::stop_token stop) {
                 std::lock_guard<std::mutex> lk(m_);
                 error_ = e.what();
                 for (auto& p : panels_) {
-                    p.status.state = PanelState::Failed;
-                    p.status.error = e.what();
-                    p.dirty = false;
+                    p->status.state = PanelState::Failed;
+                    p->status.error = e.what();
+                    p->dirty = false;
                 }
                 idle_ = true;
                 exited_ = true;
@@ -174,52 +254,70 @@ void Runner::loop(std::stop_token stop) {
     }
     notify();
     for (;;) {
-        std::vector<std::size_t> launch;
+        std::vector<std::shared_ptr<Panel>> launch;
         {
             std::unique_lock<std::mutex> lk(m_);
             for (;;) {
                 if (stop.stop_requested()) break;
+                // Removed panels whose job has ended are joined here (their threads have returned).
+                for (auto it = retired_.begin(); it != retired_.end();) {
+                    if (!(*it)->jobActive) {
+                        if ((*it)->job.joinable()) (*it)->job.join();
+                        it = retired_.erase(it);
+                    } else {
+                        ++it;
+                    }
+                }
                 bool busy = false;
-                for (std::size_t i = 0; i < panels_.size(); ++i) {
-                    if (panels_[i].dirty && !panels_[i].jobActive) launch.push_back(i);
-                    busy = busy || panels_[i].jobActive || panels_[i].dirty;
+                for (const auto& p : panels_) {
+                    if (p->dirty && !p->jobActive) launch.push_back(p);
+                    busy = busy || p->jobActive || p->dirty;
                 }
                 if (!launch.empty()) break;
                 if (!busy && !idle_) {
                     idle_ = true;
                     idleCv_.notify_all();
                 }
-                // Wake for a panel to launch, or when the last job ends (to report idle).
+                // Wake for a panel to launch, when the last job ends (to report idle), or to reap a removed one.
                 cv_.wait(lk, stop, [&] {
                     bool anyRunning = false;
                     for (const auto& p : panels_) {
-                        if (p.dirty && !p.jobActive) return true;
-                        anyRunning = anyRunning || p.jobActive;
+                        if (p->dirty && !p->jobActive) return true;
+                        anyRunning = anyRunning || p->jobActive;
                     }
+                    for (const auto& p : retired_)
+                        if (!p->jobActive && p->job.joinable()) return true;
                     return !anyRunning && !idle_;
                 });
             }
             if (!stop.stop_requested()) {
                 idle_ = false;
-                for (std::size_t k : launch) {
-                    Panel& p = panels_[k];
-                    if (p.job.joinable()) p.job.join();  // the previous job has finished (jobActive == false)
-                    p.jobActive = true;
-                    p.dirty = false;
-                    p.job = std::jthread([this, k, stop] { runPanel(k, stop); });
+                for (const auto& p : launch) {
+                    if (p->job.joinable()) p->job.join();  // the previous job has finished (jobActive == false)
+                    p->jobActive = true;
+                    p->dirty = false;
+                    p->job = std::jthread([this, p, stop] { runPanel(p, stop); });
                 }
                 continue;
             }
-            for (auto& p : panels_) p.runStop.request_stop();
+            for (auto& p : panels_) p->runStop.request_stop();
+            for (auto& p : retired_) p->runStop.request_stop();
         }
         // Stopping: every job ends at its next step; then the panels that never ran read Cancelled.
-        for (auto& p : panels_)
-            if (p.job.joinable()) p.job.join();
+        std::vector<std::shared_ptr<Panel>> all;
         {
             std::lock_guard<std::mutex> lk(m_);
+            all = panels_;
+            all.insert(all.end(), retired_.begin(), retired_.end());
+        }
+        for (auto& p : all)
+            if (p->job.joinable()) p->job.join();
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            retired_.clear();
             for (auto& p : panels_) {
-                if (p.status.state == PanelState::Running || p.status.state == PanelState::Pending) p.status.state = PanelState::Cancelled;
-                p.jobActive = false;
+                if (p->status.state == PanelState::Running || p->status.state == PanelState::Pending) p->status.state = PanelState::Cancelled;
+                p->jobActive = false;
             }
             idle_ = true;
             exited_ = true;
@@ -230,14 +328,14 @@ void Runner::loop(std::stop_token stop) {
     }
 }
 
-void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
+void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token& stop) {
     const auto t0 = std::chrono::steady_clock::now();
     PanelSpec spec;
     auto history = std::make_shared<FrameHistory>();
     std::stop_source runStop;
     {
         std::lock_guard<std::mutex> lk(m_);
-        Panel& p = panels_[k];
+        Panel& p = *panel;
         spec = p.spec;
         p.dirty = false;
         p.runStop = runStop;
@@ -247,6 +345,7 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         p.status.progress = 0;
         p.status.stage = "starting";
         p.status.error.clear();
+        p.status.convergence = {};
         ++p.status.generation;
     }
     std::stop_callback forward(stop, [&] { runStop.request_stop(); });
@@ -276,8 +375,21 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     ctx.progress = [&](double fraction, const std::string& stage) {
         {
             std::lock_guard<std::mutex> lk(m_);
-            panels_[k].status.progress = std::clamp(fraction, 0.0, 1.0);
-            panels_[k].status.stage = stage;
+            panel->status.progress = std::clamp(fraction, 0.0, 1.0);
+            panel->status.stage = stage;
+        }
+        notify();
+    };
+    ctx.convergence = [&](double x, const std::vector<std::pair<std::string, double>>& values) {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            ConvergenceTrace& c = panel->status.convergence;
+            if (c.names.empty())
+                for (const auto& v : values) c.names.push_back(v.first);
+            std::vector<double> row{x};
+            for (const auto& v : values) row.push_back(v.second);
+            row.resize(c.names.size() + 1, std::numeric_limits<double>::quiet_NaN());
+            c.rows.push_back(std::move(row));
         }
         notify();
     };
@@ -290,8 +402,8 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         ++emitted;
         {
             std::lock_guard<std::mutex> lk(m_);
-            panels_[k].status.progress = static_cast<double>(emitted) / times.size();
-            panels_[k].status.stage = "frame " + std::to_string(emitted) + "/" + std::to_string(times.size());
+            panel->status.progress = static_cast<double>(emitted) / times.size();
+            panel->status.stage = "frame " + std::to_string(emitted) + "/" + std::to_string(times.size());
         }
         notify();
     };
@@ -317,8 +429,8 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
         // that starts there, so its value is computed once per run and shared.
         {
             std::lock_guard<std::mutex> lk(m_);
-            panels_[k].shown = history;
-            panels_[k].status.stage = "computing the Sinkhorn divergence";
+            panel->shown = history;
+            panel->status.stage = "computing the Sinkhorn divergence";
         }
         notify();
         const std::size_t stride = std::max<std::size_t>(1, (times.size() - 1) / 5);
@@ -352,7 +464,7 @@ void Runner::runPanel(std::size_t k, const std::stop_token& stop) {
     }
     {
         std::lock_guard<std::mutex> lk(m_);
-        Panel& p = panels_[k];
+        Panel& p = *panel;
         // A run stopped for new parameters is followed at once by the new one: it reads as busy.
         p.status.state = (state == PanelState::Cancelled && p.dirty && !stop.stop_requested()) ? PanelState::Running : state;
         p.status.error = error;

@@ -34,6 +34,7 @@ struct PanelStatus {
     double seconds = 0;      // wall time of the last completed run
     double finalDivergence = std::numeric_limits<double>::quiet_NaN();  // S_eps(last frame, target)
     std::uint64_t generation = 0;  // increments on every restart
+    ConvergenceTrace convergence;  // streamed by solvers that iterate (empty for the others)
 };
 
 class Runner {
@@ -56,6 +57,14 @@ public:
     // after cancel() this starts the compute thread again. start/cancel/setPanelParams are meant to
     // be called from one controlling thread (the GUI thread or the CLI's main).
     void setPanelParams(std::size_t k, const ParamValues& params);
+    // A new spec for panel k (dynamics, parameters, title): the panel restarts when its dynamics or
+    // parameters changed (a title alone changes nothing); another dynamics drops the old frames.
+    void setPanelSpec(std::size_t k, const PanelSpec& spec);
+    // Adds a panel (computed at once; the others are untouched) and returns its index.
+    std::size_t addPanel(const PanelSpec& spec);
+    // Removes panel k (its run is stopped and joined off the calling thread; the others keep running
+    // and keep their frames; later panels move down one index).
+    void removePanel(std::size_t k);
 
     const Scenario& scenario() const { return scenario_; }
     std::size_t panelCount() const { return panels_.size(); }
@@ -76,13 +85,19 @@ private:
         bool jobActive = false;  // a job thread is computing this panel
         std::jthread job;
     };
+    static std::shared_ptr<Panel> makePanel(const PanelSpec& spec);
     void loop(std::stop_token stop);
-    void runPanel(std::size_t k, const std::stop_token& stop);
+    void runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token& stop);
+    bool reviveBegin();
+    void reviveEnd(bool restart);
+    static void markRestart(Panel& p);
+    void applySpec(std::size_t k, const PanelSpec& spec, bool force);
     void notify();
 
     Scenario scenario_;
     int threads_;
-    std::vector<Panel> panels_;
+    std::vector<std::shared_ptr<Panel>> panels_;  // shared with their job threads (a removed one lives on until joined)
+    std::vector<std::shared_ptr<Panel>> retired_;  // removed panels whose job may still be ending
     mutable std::mutex m_;
     std::condition_variable_any cv_;
     std::condition_variable idleCv_;

@@ -584,6 +584,48 @@ private slots:
         QVERIFY(diff < 1e-12);
     }
 
+    // Panels added and removed while others run (issue 11 §1): the others keep their runs and frames;
+    // a removed panel's job (here mid-computation) is stopped and joined by the runner, not the caller;
+    // a spec change of the dynamics drops the old frames; a title alone recomputes nothing.
+    void addRemoveAndRespecPanels() {
+        const tl::PanelSpec slow = panel("flow-matching", {{"field", std::string("closed-form")}, {"steps", 5000LL}});
+        const tl::PanelSpec quick = panel("ot-displacement", {{"method", std::string("gaussian")}});
+        auto r = start(scenario("gaussian:n=600,seed=71", "moons:n=600,seed=72", 11, {quick}));
+        QVERIFY(r->waitIdle(60s));
+        const auto first = r->history(0)->snapshot();
+        QCOMPARE(r->addPanel(slow), std::size_t(1));
+        QCOMPARE(r->panelCount(), std::size_t(2));
+        QCOMPARE(r->scenario().panels.size(), std::size_t(2));
+        QVERIFY(waitFor([&] { return r->status(1).generation == 1; }, 30s));
+        QCOMPARE(r->status(0).generation, std::uint64_t(1));
+        QCOMPARE(r->status(0).state, tl::PanelState::Done);
+        QCOMPARE(r->addPanel(quick), std::size_t(2));
+        r->removePanel(1);  // the slow one, while it computes
+        QCOMPARE(r->panelCount(), std::size_t(2));
+        QVERIFY(r->waitIdle(60s));
+        QCOMPARE(r->status(1).state, tl::PanelState::Done);
+        QCOMPARE(r->status(0).generation, std::uint64_t(1));
+        const auto still = r->history(0)->snapshot();
+        QCOMPARE(still.size(), first.size());
+        for (std::size_t k = 0; k < first.size(); ++k) QVERIFY(still[k] == first[k]);
+        // a title alone: no new run
+        tl::PanelSpec titled = r->scenario().panels[1];
+        titled.title = "renamed";
+        r->setPanelSpec(1, titled);
+        QCOMPARE(r->status(1).generation, std::uint64_t(1));
+        QCOMPARE(r->status(1).state, tl::PanelState::Done);
+        QCOMPARE(r->scenario().panels[1].title, std::string("renamed"));
+        // another dynamics: a new run that never shows the old frames
+        r->setPanelSpec(1, panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 10LL}}));
+        QVERIFY(r->history(1)->size() == 0 || r->status(1).generation == 2);
+        QVERIFY(r->waitIdle(60s));
+        QCOMPARE(r->status(1).state, tl::PanelState::Done);
+        QCOMPARE(r->status(1).generation, std::uint64_t(2));
+        QCOMPARE(r->status(1).summary.nfe, 10L);
+        QCOMPARE(r->status(0).generation, std::uint64_t(1));
+        QVERIFY_THROWS_EXCEPTION(tl::Error, r->removePanel(5));
+    }
+
     // A parameter change after a run finished: the panel is busy at once (no window in which the old
     // run still reads as done) and scenario() describes the new parameters; the old frames stay shown
     // until the new run completes.
