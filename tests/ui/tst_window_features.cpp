@@ -124,6 +124,11 @@ bool isWarm(QRgb p) {
     return c.hsvSaturation() > 110 && c.value() > 110 && h >= 0 && (h <= 60 || h >= 340);
 }
 bool isNotBackground(QRgb p) { return !near(p, kBackground, 10); }
+// A drawn particle in any colour mode: bright and saturated (the background and text are not both).
+bool isParticleLike(QRgb p) {
+    const QColor c(p);
+    return c.hsvSaturation() > 90 && c.value() > 120;
+}
 
 int countPixels(const QImage& img, const std::function<bool(QRgb)>& pred) {
     int n = 0;
@@ -296,7 +301,8 @@ private slots:
         CompareWindow w(tinyScenario());
         QCOMPARE(w.windowTitle(), QString::fromUtf8("TransportLab \u2014 tiny"));
         w.setMeasures("gaussian:n=200,seed=3", "ring:n=200,seed=4");
-        QCOMPARE(w.windowTitle(), QString::fromUtf8("TransportLab \u2014 gaussian \u2192 ring"));
+        // an edit: the title names the new measures and marks the unsaved change
+        QCOMPARE(w.windowTitle(), QString::fromUtf8("TransportLab \u2014 gaussian \u2192 ring *"));
         QCOMPARE(QString::fromStdString(w.scenario().target), QString("ring:n=200,seed=4"));
     }
 
@@ -1218,7 +1224,10 @@ private slots:
                 QWidget* w = form.editor(name);
                 QVERIFY2(w, (info.name + "." + s.name + ": no editor").c_str());
                 QCOMPARE(w->objectName(), name);
-                QCOMPARE(w->toolTip(), QString::fromStdString(s.help));
+                QVERIFY2(w->toolTip().startsWith(QString::fromStdString(s.help)), qPrintable(w->toolTip()));
+                // a key that applies only to some choices says when, and is hidden unless it applies
+                if (!s.appliesWhen.empty()) QVERIFY2(w->toolTip().contains("only when"), qPrintable(w->toolTip()));
+                QCOMPARE(form.isShown(name), tl::paramApplies(s, tl::defaultParams(info.params)));
                 switch (s.type) {
                 case tl::ParamType::Real: {
                     auto* e = qobject_cast<QLineEdit*>(w);
@@ -1338,6 +1347,209 @@ private slots:
         // Back to 2-D: the views return to panning.
         w.setMeasures("gaussian:n=300,seed=1", "moons:n=300,seed=2");
         QVERIFY(waitUntil([&] { return w.computationFinished() && w.view(0)->interaction() == VtkViewWidget::Interaction::Pan2D; }, 60000));
+    }
+
+    // The metrics chart: names in words, a legend above the chart, a log scale, Benamou-Brenier's residuals
+    // vs iteration streamed as a chart, and a metric choice that survives a recompute.
+    void metricsChartConvergenceAndChoices() {
+        const char* json = "{\"source\": \"gaussian:n=200,seed=1\", \"target\": \"gaussian:n=200,mean=1;0,seed=2\", \"frames\": 5, "
+                           "\"panels\": [{\"dynamics\": \"benamou-brenier\", \"grid\": 32, \"time_steps\": 8, \"title\": \"BB\"},"
+                           " {\"dynamics\": \"ot-displacement\", \"title\": \"particles\"}]}";
+        CompareWindow w(tl::parseScenario(json, QDir::tempPath().toStdString(), "bb.json"));
+        CHECK(showAndCompute(w));
+        tl::ui::MetricsPanel* m = w.metricsPanel();
+        QVERIFY2(m->metricNames().contains("convergence"), qPrintable(m->metricNames().join(",")));
+        auto* combo = m->findChild<QComboBox*>("metric");
+        QVERIFY(combo);
+        QCOMPARE(combo->itemText(combo->findData("sinkhorn_divergence")), QString("Sinkhorn divergence to the target"));
+        QCOMPARE(tl::ui::MetricsPanel::metricLabel("cov_xy"), QString("covariance xy"));
+        // every panel is in the legend; the grid panel has no particles, hence no divergence curve
+        QVERIFY2(m->legendText().contains("BB (no data)") && m->legendText().contains("particles"), qPrintable(m->legendText()));
+        m->setMetric("convergence");
+        QCOMPARE(m->metric(), QString("convergence"));
+        // the residual trace: every 5th iteration, two series (primal, dual) in one table for the BB panel
+        const int points = m->plottedPoints(0);
+        int iterations = 0;
+        for (const auto& [key, v] : w.panelStatus(0).summary.extras)
+            if (key == "iterations") iterations = static_cast<int>(v);
+        qInfo("convergence chart: %d points for %d iterations", points, iterations);
+        QVERIFY2(points >= iterations / 5 && points > 3, qPrintable(QString::number(points)));
+        QCOMPARE(m->plottedPoints(1), 0);  // particle OT does not iterate
+        QVERIFY(m->legendText().contains("primal residual"));
+        // a chosen metric survives a recompute of every panel (its frames come back)
+        m->setMetric("entropy");
+        m->setLogScale(true);
+        w.setMeasures("gaussian:n=200,seed=3", "gaussian:n=200,mean=1;0,seed=4");
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 90000));
+        QApplication::processEvents();
+        QCOMPARE(m->metric(), QString("entropy"));
+        // log scale: mass (1 at every frame) keeps its 5 points; values <= 0 would be left out
+        QVERIFY(m->logScale());
+        m->setMetric("mass");
+        QCOMPARE(m->plottedPoints(0), 5);
+    }
+
+    // Issue 11 §1: adding, removing a panel or changing its dynamics recomputes that panel only; the
+    // others keep their frames (the same objects) and their state.
+    void panelEditsLeaveTheOtherPanelsAlone() {
+        CompareWindow w(tinyScenario());
+        w.setLayers(particlesOnly());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        const auto frames0 = w.panelFrames(0), frames1 = w.panelFrames(1);
+        auto same = [](const std::vector<tl::FramePtr>& a, const std::vector<tl::FramePtr>& b) {
+            if (a.size() != b.size()) return false;
+            for (std::size_t k = 0; k < a.size(); ++k)
+                if (a[k] != b[k]) return false;
+            return true;
+        };
+        QVERIFY(w.addPanel("diffusion"));
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+        QCOMPARE(w.panelStatus(0).state, tl::PanelState::Done);
+        QVERIFY(same(w.panelFrames(0), frames0));
+        QVERIFY(same(w.panelFrames(1), frames1));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 90000));
+        QCOMPARE(w.panelStatus(2).state, tl::PanelState::Done);
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+        QCOMPARE(w.panelStatus(1).generation, std::uint64_t(1));
+        // another dynamics for panel 3: panels 1 and 2 untouched; nothing stale drawn in panel 3
+        w.setPanelDynamics(2, "ot-displacement");
+        QVERIFY(w.panelStatus(2).state != tl::PanelState::Done || w.panelStatus(2).generation == 2);
+        QVERIFY(same(w.panelFrames(0), frames0));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 90000));
+        QApplication::processEvents();
+        QCOMPARE(QString::fromStdString(w.scenario().panels[2].dynamics), QString("ot-displacement"));
+        QVERIFY(w.panelForm(2)->editor("method"));
+        QCOMPARE(w.panelStatus(2).summary.nfe, 0L);  // displacement interpolation evaluates no field
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+        QCOMPARE(w.panelStatus(1).generation, std::uint64_t(1));
+        // removing panel 1: the others move down one index with their frames
+        w.removePanel(0);
+        QCOMPARE(w.panelCount(), 2);
+        QVERIFY(same(w.panelFrames(0), frames1));
+        QCOMPARE(w.panelStatus(0).state, tl::PanelState::Done);
+        QCOMPARE(w.panelStatus(0).generation, std::uint64_t(1));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 30000));
+    }
+
+    // Issue 11 §5: forms show only the keys that apply; a panel's title is editable (no recompute);
+    // a measure's kind change keeps n and seed; undo / redo; the unsaved-changes prompt.
+    void formsTitlesUndoAndUnsavedChanges() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(900, 600)));
+        tl::ui::ParamForm* f0 = w.panelForm(0);
+        QVERIFY(!f0->isShown("epsilon"));  // exact OT: no epsilon, gauge or steps
+        QVERIFY(!f0->isShown("gauge"));
+        QVERIFY(!f0->editor("epsilon")->isVisible());
+        QVERIFY(f0->editor("method")->isVisible());
+        auto* method = qobject_cast<QComboBox*>(f0->editor("method"));
+        method->setCurrentText("sinkhorn");
+        QApplication::processEvents();
+        QVERIFY(w.panelForm(0)->isShown("epsilon"));
+        QVERIFY(w.panelForm(0)->editor("epsilon")->isVisible());
+        QVERIFY(!w.panelForm(0)->isShown("gauge"));
+        QVERIFY(!w.panelForm(1)->isShown("lr"));  // closed-form flow matching: no training keys
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+        QVERIFY(w.hasUnsavedChanges());
+        QVERIFY(w.windowTitle().endsWith(" *"));
+
+        // title: views, legend, scenario; panel 1 is not recomputed
+        const auto gen = w.panelStatus(1).generation;
+        auto* title = w.findChildren<QLineEdit*>("title").value(1);
+        QVERIFY(title);
+        title->setText("my field");
+        emit title->editingFinished();
+        QCOMPARE(QString::fromStdString(w.scenario().panels[1].title), QString("my field"));
+        QVERIFY2(w.metricsPanel()->legendText().contains("my field"), qPrintable(w.metricsPanel()->legendText()));
+        QCOMPARE(w.panelStatus(1).generation, gen);
+        QCOMPARE(w.panelStatus(1).state, tl::PanelState::Done);
+
+        // undo the title, then the method; redo the method: each recomputes what differs only
+        QVERIFY(w.canUndo());
+        w.undo();
+        QCOMPARE(QString::fromStdString(w.scenario().panels[1].title), QString());
+        QCOMPARE(w.panelStatus(1).generation, gen);
+        w.undo();
+        QCOMPARE(QString::fromStdString(w.scenario().panels[0].params.choice("method")), QString("exact"));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+        QCOMPARE(w.panelStatus(1).generation, gen);
+        QVERIFY(!w.panelForm(0)->isShown("epsilon"));
+        QVERIFY(w.canRedo());
+        w.redo();
+        QCOMPARE(QString::fromStdString(w.scenario().panels[0].params.choice("method")), QString("sinkhorn"));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+
+        // kind change keeps n and seed
+        tl::ui::MeasurePicker* src = w.sourcePicker();
+        auto* kind = src->findChild<QComboBox*>("kind");
+        QVERIFY(kind);
+        kind->setCurrentText("ring");
+        QApplication::processEvents();
+        QVERIFY2(src->spec().startsWith("ring:") && src->spec().contains("n=300") && src->spec().contains("seed=1"), qPrintable(src->spec()));
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+
+        // closing with unsaved changes asks first; Discard closes
+        w.close();
+        QApplication::processEvents();
+        QVERIFY(w.isVisible());
+        auto* box = w.findChild<QMessageBox*>("unsavedChanges");
+        QVERIFY(box);
+        QVERIFY(box->isVisible());
+        box->button(QMessageBox::Discard)->click();
+        QVERIFY(waitUntil([&] { return !w.isVisible(); }, 5000));
+    }
+
+    // Issue 11 §4: File > Save picture at the view size is the on-screen view, pixel for pixel (zoomed
+    // camera, current time, layers); at another size it keeps the camera (what was in view stays in
+    // view); an animation export uses the on-screen camera too.
+    void savedPictureIsTheScreen() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(1000, 640)));
+        w.setPlaying(false);
+        w.setTime(0.5);
+        // zoom in with the wheel, as a user would
+        const QPointF c(w.view(0)->width() / 2.0, w.view(0)->height() / 2.0);
+        QWheelEvent wheel(c, w.view(0)->mapToGlobal(c), QPoint(), QPoint(0, 360), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(w.view(0), &wheel);
+        QApplication::processEvents();
+        const QImage screen = w.view(0)->grabImage().convertToFormat(QImage::Format_RGB32);
+        QTemporaryDir tmp;
+        const QString p0 = tmp.filePath("panel0.png");
+        QVERIFY2(w.savePicture(p0, QSize(), 0), qPrintable(w.lastError()));
+        const QImage saved = QImage(p0).convertToFormat(QImage::Format_RGB32);
+        QCOMPARE(saved.size(), screen.size());
+        int differ = 0;
+        for (int y = 0; y < saved.height(); ++y)
+            for (int x = 0; x < saved.width(); ++x) differ += saved.pixel(x, y) != screen.pixel(x, y) ? 1 : 0;
+        qInfo("saved picture vs screen, %dx%d: %d pixels differ", saved.width(), saved.height(), differ);
+        if (differ && qEnvironmentVariableIsSet("TL_DUMP")) {
+            screen.save("/tmp/screen.png");
+            saved.save("/tmp/saved.png");
+        }
+        QCOMPARE(differ, 0);
+        // all panels, at the screen size of the views area
+        const QString all = tmp.filePath("all.png");
+        QVERIFY(w.savePicture(all));
+        QCOMPARE(QImage(all).size(), w.pictureSize());
+        // 2x the size: the same view, twice the pixels (particles where the screen had them, scaled)
+        const QString big = tmp.filePath("big.png");
+        QVERIFY(w.savePicture(big, screen.size() * 2, 0));
+        const QImage b = QImage(big).convertToFormat(QImage::Format_RGB32);
+        QCOMPARE(b.size(), screen.size() * 2);
+        int hits = 0, inks = 0;
+        for (int y = 0; y < screen.height(); y += 3)
+            for (int x = 0; x < screen.width(); x += 3) {
+                if (!isParticleLike(screen.pixel(x, y))) continue;
+                ++inks;
+                hits += anyNear(b, QPointF(2 * x + 1, 2 * y + 1), 3, [](QRgb p) { return isParticleLike(p); }) ? 1 : 0;
+            }
+        qInfo("2x picture: %d of %d sampled drawn pixels of the screen drawn there too", hits, inks);
+        QVERIFY(inks > 50);
+        QVERIFY(hits > 0.9 * inks);
+        // bad path: a message, nothing written
+        QVERIFY(!w.savePicture(tmp.filePath("x.jpg")));
+        QVERIFY(w.lastError().contains("PNG"));
+        QVERIFY(!QFileInfo::exists(tmp.filePath("x.jpg")));
+        closeBoxes(w);
     }
 };
 

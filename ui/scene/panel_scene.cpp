@@ -260,7 +260,7 @@ struct PanelScene::Impl {
         for (LineProp* p : {&trajectories, &glyphs, &ellipses}) r->AddActor(p->actor);
         trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.2 * dpr));
         glyphs.actor->GetProperty()->SetLineWidth(static_cast<float>(1.4 * dpr));
-        ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.2 * dpr));
+        ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.0 * dpr));
         buildUnitSphere();
         densityImage->SetDimensions(2, 2, 1);
         densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);

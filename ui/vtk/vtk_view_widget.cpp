@@ -102,6 +102,9 @@ QSurfaceFormat VtkViewWidget::surfaceFormat() {
     fmt.setRenderableType(QSurfaceFormat::OpenGL);
     fmt.setVersion(3, 2);
     fmt.setProfile(QSurfaceFormat::CoreProfile);
+    // Not forward-compatible (as VTK's own offscreen windows): wide lines (ellipses 2.2 px) are drawn
+    // as wide here too, so a saved picture at the view size is the screen, pixel for pixel.
+    fmt.setOption(QSurfaceFormat::DeprecatedFunctions);
     fmt.setSwapBehavior(QSurfaceFormat::DoubleBuffer);
     fmt.setRedBufferSize(8);
     fmt.setGreenBufferSize(8);

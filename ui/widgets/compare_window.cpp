@@ -6,6 +6,8 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDialog>
+#include <QDialogButtonBox>
+#include <QFormLayout>
 #include <QTextBrowser>
 #include <QDir>
 #include <QDockWidget>
@@ -19,6 +21,7 @@
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -84,6 +87,8 @@ private:
     QPointer<QScrollArea> area_;
 };
 const QColor kBackground(20, 22, 30);
+
+QString panelTitle(const PanelSpec& spec) { return QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title); }
 constexpr double kSecondsPerRun = 4.0;  // t from 0 to 1 at 1x speed
 constexpr int kMaxRecent = 8;
 
@@ -106,6 +111,7 @@ struct PanelView {
 
 struct PanelEditor {
     QGroupBox* box = nullptr;
+    QLineEdit* title = nullptr;
     QComboBox* dynamics = nullptr;
     ParamForm* form = nullptr;
 };
@@ -153,6 +159,12 @@ struct CompareWindow::Impl {
     std::vector<QAction*> layerActions;
     QComboBox* colorMode = nullptr;
     bool exporting = false;
+    // Undo / redo of scenario edits (whole scenarios: small), and unsaved changes.
+    std::vector<Scenario> undo, redo;
+    bool applyingHistory = false;
+    bool modified = false;
+    bool closeConfirmed = false;
+    QAction *undoAction = nullptr, *redoAction = nullptr;
 
     void retireRunner() {
         if (!runner) return;
@@ -376,9 +388,17 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     file->addSeparator();
     QAction* exp = file->addAction("&Export\u2026", this, &CompareWindow::showExportDialog);
     exp->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction* picture = file->addAction("Save &picture\u2026", this, &CompareWindow::showSavePictureDialog);
+    picture->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    picture->setToolTip("The views as they are now (camera, time, layers) as a PNG, at the view size or a chosen size");
     file->addSeparator();
     QAction* quit = file->addAction("&Quit", this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+    QMenu* edit = menuBar()->addMenu("&Edit");
+    d_->undoAction = edit->addAction("&Undo", this, &CompareWindow::undo);
+    d_->undoAction->setShortcut(QKeySequence::Undo);
+    d_->redoAction = edit->addAction("&Redo", this, &CompareWindow::redo);
+    d_->redoAction->setShortcuts({QKeySequence::Redo, QKeySequence(Qt::CTRL | Qt::Key_Y)});
     QMenu* view = menuBar()->addMenu("&View");
     view->addAction(sdock->toggleViewAction());
     view->addAction(mdock->toggleViewAction());
@@ -387,6 +407,7 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     QAction* helpAction = help->addAction("TransportLab &help", this, &CompareWindow::showHelp);
     helpAction->setShortcut(QKeySequence::HelpContents);
     updateRecentMenu();
+    updateEditState();
 
     d_->timer.start(33);
     d_->clock.start();
@@ -405,6 +426,7 @@ CompareWindow::~CompareWindow() {
 const Scenario& CompareWindow::scenario() const { return d_->scenario; }
 
 void CompareWindow::setScenario(const Scenario& scenario) {
+    recordEdit();
     const bool measuresChanged = scenario.source != d_->scenario.source || scenario.target != d_->scenario.target;
     d_->scenario = scenario;
     if (measuresChanged) d_->fitState = 0;
@@ -413,11 +435,11 @@ void CompareWindow::setScenario(const Scenario& scenario) {
 
 void CompareWindow::restart() {
     d_->retireRunner();
-    setWindowTitle(QString::fromUtf8("TransportLab \u2014 ") + QString::fromStdString(d_->scenario.name));
+    updateEditState();
     if (static_cast<int>(d_->panels.size()) != static_cast<int>(d_->scenario.panels.size())) buildViews();
     for (std::size_t k = 0; k < d_->panels.size(); ++k) {
         const auto& spec = d_->scenario.panels[k];
-        d_->panels[k].scene->setTitle(QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title));
+        d_->panels[k].scene->setTitle(panelTitle(spec));
     }
     buildPanelEditors();
     d_->sourcePicker->setSpec(QString::fromStdString(d_->scenario.source), QString::fromStdString(d_->scenario.baseDir));
@@ -505,18 +527,25 @@ void CompareWindow::buildPanelEditors() {
         remove->setEnabled(n > 1);
         top->addWidget(remove);
         l->addLayout(top);
+        e.title = new QLineEdit(QString::fromStdString(spec.title), e.box);
+        e.title->setObjectName("title");
+        e.title->setPlaceholderText(QString::fromStdString(spec.dynamics));
+        e.title->setToolTip("The panel's title (views, chart legend, exports); empty = the dynamics' name");
+        l->addWidget(e.title);
         e.form = new ParamForm(findDynamics(spec.dynamics).params, spec.params, e.box);
         l->addWidget(e.form);
         d_->editorsLayout->addWidget(e.box);
         connect(e.dynamics, &QComboBox::currentTextChanged, this, [this, k](const QString& name) { setPanelDynamics(k, name); });
         connect(remove, &QToolButton::clicked, this, [this, k] { QTimer::singleShot(0, this, [this, k] { removePanel(k); }); });
         connect(e.form, &ParamForm::valuesChanged, this, [this, k](const ParamValues& v) { setPanelParams(k, v); });
+        connect(e.title, &QLineEdit::editingFinished, this, [this, k, t = e.title] { setPanelTitle(k, t->text()); });
         d_->editors.push_back(e);
     }
 }
 
 void CompareWindow::setPanelParams(int panel, const ParamValues& values) {
     if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size())) return;
+    recordEdit();
     d_->scenario.panels[static_cast<std::size_t>(panel)].params = values;
     if (panel < static_cast<int>(d_->editors.size())) d_->editors[static_cast<std::size_t>(panel)].form->setValues(values);
     try {
@@ -534,32 +563,129 @@ void CompareWindow::setPanelDynamics(int panel, const QString& dynamics) {
     if (p.dynamics == dynamics.toStdString()) return;
     try {
         const auto& info = findDynamics(dynamics.toStdString());
+        recordEdit();
         p.dynamics = info.name;
         p.params = defaultParams(info.params);
         p.title.clear();
+        d_->runner->setPanelSpec(static_cast<std::size_t>(panel), p);  // only this panel recomputes
     } catch (const std::exception& e) {
         return showError(QString::fromUtf8(e.what()));
     }
-    QTimer::singleShot(0, this, [this] { restart(); });  // not inside the combo's own signal
+    // Its form and title follow (not inside the combo's own signal).
+    QTimer::singleShot(0, this, [this] { syncPanels(); });
+}
+
+void CompareWindow::setPanelTitle(int panel, const QString& title) {
+    if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size())) return;
+    PanelSpec& p = d_->scenario.panels[static_cast<std::size_t>(panel)];
+    if (p.title == title.trimmed().toStdString()) return;
+    recordEdit();
+    p.title = title.trimmed().toStdString();
+    d_->runner->setPanelSpec(static_cast<std::size_t>(panel), p);  // a title alone recomputes nothing
+    const std::size_t k = static_cast<std::size_t>(panel);
+    if (k < d_->panels.size()) d_->panels[k].scene->setTitle(panelTitle(p));
+    if (k < d_->editors.size() && d_->editors[k].title->text() != title) d_->editors[k].title->setText(title);
+    refreshViews(true);
+    onRunnerUpdate();
 }
 
 bool CompareWindow::addPanel(const QString& dynamics) {
     if (static_cast<int>(d_->scenario.panels.size()) >= kMaxGuiPanels) return false;
     try {
         const auto& info = findDynamics(dynamics.toStdString());
+        recordEdit();
         d_->scenario.panels.push_back({info.name, "", defaultParams(info.params)});
+        d_->runner->addPanel(d_->scenario.panels.back());  // the others keep computing / playing
     } catch (const std::exception& e) {
         showError(QString::fromUtf8(e.what()));
         return false;
     }
-    restart();
+    syncPanels();
     return true;
 }
 
 void CompareWindow::removePanel(int panel) {
     if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size()) || d_->scenario.panels.size() <= 1) return;
+    recordEdit();
     d_->scenario.panels.erase(d_->scenario.panels.begin() + panel);
-    restart();
+    d_->runner->removePanel(static_cast<std::size_t>(panel));
+    syncPanels();
+}
+
+void CompareWindow::syncPanels() {
+    // Views and editors for the scenario's panels, keeping the camera (the runs are the runner's).
+    const int fit = d_->fitState;
+    if (d_->panels.size() != d_->scenario.panels.size()) {
+        buildViews();
+        d_->fitState = fit;
+    }
+    for (std::size_t k = 0; k < d_->panels.size(); ++k) d_->panels[k].scene->setTitle(panelTitle(d_->scenario.panels[k]));
+    buildPanelEditors();
+    d_->progress->show();
+    d_->cancel->show();
+    refreshViews(true);
+    onRunnerUpdate();
+}
+
+void CompareWindow::recordEdit() {
+    if (d_->applyingHistory) return;
+    d_->undo.push_back(d_->scenario);
+    if (d_->undo.size() > 200) d_->undo.erase(d_->undo.begin());
+    d_->redo.clear();
+    d_->modified = true;
+    updateEditState();
+}
+
+void CompareWindow::updateEditState() {
+    if (d_->undoAction) d_->undoAction->setEnabled(!d_->undo.empty());
+    if (d_->redoAction) d_->redoAction->setEnabled(!d_->redo.empty());
+    setWindowTitle(QString::fromUtf8("TransportLab \u2014 ") + QString::fromStdString(d_->scenario.name) + (d_->modified ? " *" : ""));
+}
+
+bool CompareWindow::hasUnsavedChanges() const { return d_->modified; }
+bool CompareWindow::canUndo() const { return !d_->undo.empty(); }
+bool CompareWindow::canRedo() const { return !d_->redo.empty(); }
+
+void CompareWindow::undo() {
+    if (d_->undo.empty()) return;
+    d_->redo.push_back(d_->scenario);
+    Scenario s = std::move(d_->undo.back());
+    d_->undo.pop_back();
+    applyScenario(s);
+}
+
+void CompareWindow::redo() {
+    if (d_->redo.empty()) return;
+    d_->undo.push_back(d_->scenario);
+    Scenario s = std::move(d_->redo.back());
+    d_->redo.pop_back();
+    applyScenario(s);
+}
+
+void CompareWindow::applyScenario(const Scenario& s) {
+    // Only what differs recomputes: the same measures, frames and panel count → per-panel specs.
+    auto frame = [](Scenario x) {
+        x.panels.clear();
+        return scenarioToJson(x) + "\n" + x.baseDir;
+    };
+    d_->applyingHistory = true;
+    if (frame(s) == frame(d_->scenario) && s.panels.size() == d_->scenario.panels.size()) {
+        for (std::size_t k = 0; k < s.panels.size(); ++k) {
+            const PanelSpec &a = d_->scenario.panels[k], &b = s.panels[k];
+            if (a.dynamics == b.dynamics && a.params == b.params && a.title == b.title) continue;
+            d_->runner->setPanelSpec(k, b);
+        }
+        d_->scenario = s;
+        syncPanels();
+    } else {
+        const bool measuresChanged = s.source != d_->scenario.source || s.target != d_->scenario.target;
+        d_->scenario = s;
+        if (measuresChanged) d_->fitState = 0;
+        restart();
+    }
+    d_->applyingHistory = false;
+    d_->modified = true;
+    updateEditState();
 }
 
 void CompareWindow::setMeasures(const QString& source, const QString& target) {
@@ -601,7 +727,11 @@ bool CompareWindow::openScenario(const QString& path) {
         statusBar()->showMessage(QString("%1 panels: the window shows them all; add/remove works up to %2").arg(s.panels.size()).arg(kMaxGuiPanels), 8000);
     d_->fitState = 0;
     d_->scenario = s;
+    d_->undo.clear();
+    d_->redo.clear();
+    d_->modified = false;
     restart();
+    updateEditState();
     addRecent(QFileInfo(path).absoluteFilePath());
     return true;
 }
@@ -613,6 +743,8 @@ bool CompareWindow::saveScenario(const QString& path) {
         showError("Cannot save '" + path + "':\n" + QString::fromUtf8(e.what()));
         return false;
     }
+    d_->modified = false;
+    updateEditState();
     addRecent(QFileInfo(path).absoluteFilePath());
     statusBar()->showMessage("saved " + path, 5000);
     return true;
@@ -670,7 +802,8 @@ QString CompareWindow::helpMarkdown() {
     return "# TransportLab\n\nThe same source samples pushed by different dynamics, side by side. Each dynamics below "
            "names the formula it implements (science.md) and every parameter with its default and range.\n\n"
            "## Keys\n\n| key | action |\n|---|---|\n| Space | play / pause |\n| Left / Right | one frame back / forward |\n"
-           "| Home / End | first / last frame |\n| Ctrl+O / Ctrl+S | open / save a scenario |\n| Ctrl+E | export |\n| F1 | this help |\n"
+           "| Home / End | first / last frame |\n| Ctrl+O / Ctrl+S | open / save a scenario |\n| Ctrl+E | export (animation or frame data) |\n"
+           "| Ctrl+Shift+S | save a picture of the views |\n| Ctrl+Z / Ctrl+Shift+Z | undo / redo a scenario edit |\n| F1 | this help |\n"
            "| mouse wheel / drag | zoom / pan (2-D), orbit (3-D) |\n\n## Scenarios and dynamics\n\n" +
            QString::fromStdString(scenarioReferenceMarkdown()) + "\n\n## Measures\n\n" + QString::fromStdString(specReferenceMarkdown());
 }
@@ -748,8 +881,7 @@ void CompareWindow::onRunnerUpdate() {
         const bool finished = status[k].state == PanelState::Done || status[k].state == PanelState::Failed;
         progress += finished ? 1.0 : status[k].progress;
         frames[k] = d_->runner->history(k)->snapshot();
-        const auto& spec = d_->scenario.panels[k];
-        titles[k] = QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title);
+        titles[k] = k < d_->scenario.panels.size() ? panelTitle(d_->scenario.panels[k]) : QString::number(k + 1);
     }
     d_->progress->setValue(static_cast<int>(1000 * progress / std::max<std::size_t>(1, n)));
     const bool done = computationFinished();
@@ -861,7 +993,7 @@ QImage CompareWindow::grabWindowImage() {
 
 void CompareWindow::showExportDialog() {
     QStringList titles;
-    for (const auto& p : d_->scenario.panels) titles << QString::fromStdString(p.title.empty() ? p.dynamics : p.title);
+    for (const auto& p : d_->scenario.panels) titles << panelTitle(p);
     ExportRequest initial;
     initial.render.layers = d_->layers;
     initial.path = QDir(QString::fromStdString(d_->scenario.baseDir)).filePath("transportlab.mp4");
@@ -880,6 +1012,8 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
     }
     RunSnapshot run = RunSnapshot::of(*d_->runner);
     run.scenario = d_->scenario;  // with every live edit (the runner's copy too, but this is the source of truth)
+    ExportRequest req = request;
+    if (!req.render.camera) req.render.camera = screenCamera();  // what the user sees, zoom and pan included
     d_->exporting = true;
     const bool wasPlaying = d_->playing;
     setPlaying(false);
@@ -891,13 +1025,13 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
     bool ok = false;
     try {
         if (request.kind == ExportRequest::Kind::Data) {
-            ok = exportFrameData(request.path.toStdString(), run.scenario, run.frames, request.csv, request.vtp, [&](double f) {
+            ok = exportFrameData(req.path.toStdString(), run.scenario, run.frames, req.csv, req.vtp, [&](double f) {
                 progress.setValue(static_cast<int>(1000 * f));
                 QApplication::processEvents();
                 return !progress.wasCanceled();
             });
         } else {
-            ok = renderAnimation(run, request.path.toStdString(), request.render, [&](int done, int total) {
+            ok = renderAnimation(run, req.path.toStdString(), req.render, [&](int done, int total) {
                 progress.setValue(1000 * done / std::max(1, total));
                 QApplication::processEvents();
                 return !progress.wasCanceled();
@@ -915,6 +1049,74 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
     setPlaying(wasPlaying);
     statusBar()->showMessage(ok ? "exported " + request.path : "export cancelled: nothing was written", 6000);
     return ok;
+}
+
+CameraState CompareWindow::screenCamera() const {
+    const VtkViewWidget* v = d_->panels.empty() ? nullptr : d_->panels.front().view;
+    const double aspect = v && v->height() > 0 ? static_cast<double>(v->width()) / v->height() : 0;
+    return CameraState::of(d_->camera, aspect);
+}
+
+QSize CompareWindow::pictureSize(int panel) const {
+    if (panel >= 0) {
+        const VtkViewWidget* v = view(panel);
+        return v->size() * v->devicePixelRatioF();
+    }
+    return d_->viewsHost->size() * d_->viewsHost->devicePixelRatioF();
+}
+
+bool CompareWindow::savePicture(const QString& path, QSize size, int panel) {
+    if (panel < -1 || panel >= panelCount()) {
+        showError(QString("There is no panel %1.").arg(panel + 1));
+        return false;
+    }
+    const QSize screen = pictureSize(panel);
+    if (size.isEmpty()) size = screen;
+    RunSnapshot run = RunSnapshot::of(*d_->runner);
+    run.scenario = d_->scenario;
+    // Panels still computing are drawn as they are on screen: the source at t = 0 until their first frame.
+    for (std::size_t k = 0; k < run.frames.size() && k < d_->panels.size(); ++k)
+        if (run.frames[k].empty() && d_->panels[k].sourceFrame) run.frames[k] = {d_->panels[k].sourceFrame};
+    RenderSettings s;
+    s.width = size.width();
+    s.height = size.height();
+    s.panel = panel;
+    s.layers = d_->layers;
+    s.camera = screenCamera();
+    // At the view size: the views' own point and text sizes (the picture is what the screen shows);
+    // at another size they scale with the height.
+    s.fontScale = size == screen ? devicePixelRatioF() : 0;
+    try {
+        tl::ui::savePicture(run, d_->t * d_->scenario.duration, path.toStdString(), s);
+    } catch (const std::exception& e) {
+        showError("Cannot save the picture:\n" + QString::fromUtf8(e.what()));
+        return false;
+    }
+    statusBar()->showMessage(QString("saved %1 (%2 x %3)").arg(path).arg(size.width()).arg(size.height()), 6000);
+    return true;
+}
+
+void CompareWindow::showSavePictureDialog() {
+    const QSize screen = pictureSize(-1);
+    QDialog dlg(this);
+    dlg.setWindowTitle("Save picture");
+    auto* form = new QFormLayout(&dlg);
+    auto* sizes = new QComboBox(&dlg);
+    sizes->addItem(QString("as on screen (%1 x %2)").arg(screen.width()).arg(screen.height()), screen);
+    for (const QSize& z : {QSize(1280, 720), QSize(1920, 1080), QSize(3840, 2160)})
+        sizes->addItem(QString("%1 x %2").arg(z.width()).arg(z.height()), z);
+    form->addRow("size", sizes);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dlg);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dlg, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+    if (dlg.exec() != QDialog::Accepted) return;
+    const QSize size = sizes->currentData().toSize();
+    const QString start = QDir(QString::fromStdString(d_->scenario.baseDir)).filePath("transportlab.png");
+    QString p = QFileDialog::getSaveFileName(this, "Save picture", start, "PNG images (*.png)");
+    if (p.isEmpty()) return;
+    if (!p.endsWith(".png", Qt::CaseInsensitive)) p += ".png";
+    savePicture(p, size);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -957,6 +1159,28 @@ void CompareWindow::dropEvent(QDropEvent* e) {
 }
 
 void CompareWindow::closeEvent(QCloseEvent* e) {
+    if (d_->modified && !d_->closeConfirmed) {
+        // Not a blocking dialog: the event loop (and the compute updates) keep running while it is open.
+        e->ignore();
+        auto* box = new QMessageBox(QMessageBox::Warning, "TransportLab", "The scenario has unsaved changes.",
+                                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+        box->setObjectName("unsavedChanges");
+        box->setInformativeText("Save them before quitting?");
+        box->setDefaultButton(QMessageBox::Save);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        connect(box, &QMessageBox::finished, this, [this, box](int) {
+            const auto b = box->standardButton(box->clickedButton());
+            if (b == QMessageBox::Cancel || b == QMessageBox::NoButton) return;
+            if (b == QMessageBox::Save) {
+                const QString p = QFileDialog::getSaveFileName(this, "Save scenario", QString::fromStdString(d_->scenario.baseDir), "Scenarios (*.json)");
+                if (p.isEmpty() || !saveScenario(p.endsWith(".json") ? p : p + ".json")) return;
+            }
+            d_->closeConfirmed = true;
+            QTimer::singleShot(0, this, &QWidget::close);
+        });
+        box->open();
+        return;
+    }
     d_->timer.stop();
     QMainWindow::closeEvent(e);
 }

@@ -6,6 +6,7 @@
 // A tl::Runner computes on its own thread; this window only reads finished frames (GUI thread only).
 #pragma once
 #include <QMainWindow>
+#include <QSize>
 #include <QStringList>
 #include <memory>
 
@@ -17,6 +18,7 @@ class QSlider;
 namespace tl::ui {
 
 struct ExportRequest;
+struct CameraState;
 struct LayerOptions;
 class MetricsPanel;
 class VtkViewWidget;
@@ -42,8 +44,16 @@ public:
     // Live edits (what the docks call): new parameters for panel k restart only that panel.
     void setPanelParams(int panel, const ParamValues& values);
     void setPanelDynamics(int panel, const QString& dynamics);
+    // Adding, removing or changing one panel recomputes that panel only: the others keep their frames
+    // and keep playing.
     bool addPanel(const QString& dynamics);  // false at kMaxGuiPanels
     void removePanel(int panel);
+    void setPanelTitle(int panel, const QString& title);  // recomputes nothing
+    // Every scenario edit above (and frames, duration, measures) can be undone; undo recomputes only
+    // the panels whose spec differs. Unsaved edits make closing ask Save / Discard / Cancel.
+    bool canUndo() const;
+    bool canRedo() const;
+    bool hasUnsavedChanges() const;
     void setMeasures(const QString& source, const QString& target);
     // A dropped / chosen file: .json opens a scenario, .csv / images become the target measure.
     bool openFile(const QString& path);
@@ -83,7 +93,12 @@ public:
 
     // ---- export ----
     // Runs an export with a progress dialog (cancel leaves nothing). Errors: dialog + false.
+    // Animations use the on-screen camera unless request.render.camera says otherwise.
     bool exportTo(const ExportRequest& request);
+    // File > Save picture: the views now (camera, time, layers) as a PNG of `size` (empty: the size on
+    // screen, which gives the screen's pixels), all panels or panel k. Errors: dialog + false.
+    bool savePicture(const QString& path, QSize size = QSize(), int panel = -1);
+    QSize pictureSize(int panel = -1) const;  // the size on screen, device pixels
     // The last error shown in a dialog ("" if none), for tests and scripts.
     QString lastError() const;
 
@@ -91,7 +106,10 @@ public:
     static QString helpMarkdown();
 
 public slots:
+    void undo();
+    void redo();
     void showExportDialog();
+    void showSavePictureDialog();
     void showHelp();
 
 protected:
@@ -110,6 +128,11 @@ private:
     void buildViews();
     void buildPanelEditors();
     void restart();
+    void syncPanels();
+    void recordEdit();
+    void updateEditState();
+    void applyScenario(const Scenario& s);
+    CameraState screenCamera() const;
     void showError(const QString& message);
     void addRecent(const QString& path);
     void updateRecentMenu();

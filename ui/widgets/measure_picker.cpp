@@ -68,7 +68,15 @@ MeasurePicker::MeasurePicker(const QString& title, QWidget* parent) : QGroupBox(
     outer->addWidget(d_->preview, 0, Qt::AlignTop);
     connect(d_->kind, &QComboBox::currentIndexChanged, this, [this] {
         if (d_->loading) return;
+        // The sample size and seed carry over to the new kind (other keys mean different things per kind).
+        std::map<std::string, QString> kept;
+        for (const auto& [name, field] : d_->fields)
+            if (!field->text().trimmed().isEmpty() && (name == "n" || name == "seed")) kept[name] = field->text();
         rebuildKeys(d_->kind->currentText());
+        for (const auto& [name, value] : kept) {
+            auto it = d_->fields.find(name);
+            if (it != d_->fields.end()) it->second->setText(value);
+        }
         commit();
     });
 }

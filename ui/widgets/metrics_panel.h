@@ -1,5 +1,6 @@
 // MetricsPanel: the metrics dock — a VTK chart (vtkChartXY in the view's renderer) of one per-frame
-// metric vs t for every panel, a marker at the current t, and a table of the per-run numbers
+// metric vs t for every panel (names in words, optional log scale, a legend above the chart that never
+// covers a curve; or the solvers' residuals vs iteration), a marker at the current t, and a table of the per-run numbers
 // (state, NFE, straightness, final Sinkhorn divergence, wall time).
 #pragma once
 #include <QWidget>
@@ -23,9 +24,15 @@ public:
     void setRuns(const std::vector<std::vector<FramePtr>>& frames, const std::vector<QString>& titles,
                  const std::vector<PanelStatus>& status);
     void setTime(double t);
+    // The plotted metric's key (e.g. "sinkhorn_divergence"; "convergence" = solvers' residuals vs
+    // iteration); the combo shows it in words (metricLabel).
     QString metric() const;
     void setMetric(const QString& name);
     QStringList metricNames() const;
+    static QString metricLabel(const QString& key);
+    bool logScale() const;
+    void setLogScale(bool on);
+    QString legendText() const;  // the legend above the chart (rich text)
     VtkViewWidget* chartView() const;
     // Number of plotted points of panel k (for tests).
     int plottedPoints(int k) const;

@@ -13,7 +13,7 @@ namespace tl::ui {
 
 ParamForm::ParamForm(std::vector<ParamSpec> specs, const ParamValues& values, QWidget* parent)
     : QWidget(parent), specs_(std::move(specs)), values_(values) {
-    auto* form = new QFormLayout(this);
+    auto* form = form_ = new QFormLayout(this);
     form->setContentsMargins(0, 0, 0, 0);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     for (std::size_t k = 0; k < specs_.size(); ++k) {
@@ -71,7 +71,8 @@ ParamForm::ParamForm(std::vector<ParamSpec> specs, const ParamValues& values, QW
         }
         }
         w->setObjectName(QString::fromStdString(s.name));
-        w->setToolTip(QString::fromStdString(s.help));
+        const std::string when = appliesWhenText(s);
+        w->setToolTip(QString::fromStdString(s.help + (when.empty() ? "" : " (" + when + ")")));
         editors_.push_back(w);
         form->addRow(QString::fromStdString(s.name), w);
     }
@@ -107,6 +108,18 @@ void ParamForm::setValues(const ParamValues& values) {
         }
     }
     loading_ = false;
+    updateVisibility();
+}
+
+void ParamForm::updateVisibility() {
+    // Keys that do not matter for the current choices are hidden (ParamSpec::appliesWhen).
+    for (std::size_t k = 0; k < specs_.size(); ++k) form_->setRowVisible(editors_[k], paramApplies(specs_[k], values_));
+}
+
+bool ParamForm::isShown(const QString& name) const {
+    for (std::size_t k = 0; k < specs_.size(); ++k)
+        if (QString::fromStdString(specs_[k].name) == name) return paramApplies(specs_[k], values_);
+    return false;
 }
 
 void ParamForm::commit(std::size_t k) {
@@ -145,6 +158,7 @@ void ParamForm::commit(std::size_t k) {
     auto it = all.find(s.name);
     if (it != all.end() && it->second == v) return;  // unchanged (e.g. focus left a field)
     values_.set(s.name, v);
+    updateVisibility();
     emit valuesChanged(values_);
 }
 
