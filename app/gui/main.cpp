@@ -81,8 +81,8 @@ struct CommandLine {
     QCommandLineOption scenario{"scenario", "Scenario JSON to open (default: Gaussian -> moons, OT vs flow matching).", "FILE"};
     QCommandLineOption screenshot{"screenshot", "Wait for the frames, save the window at --time as a PNG to FILE and exit.", "FILE"};
     QCommandLineOption time{"time", "Time in [0, 1] shown by --screenshot (default 0.5).", "T", "0.5"};
-    QCommandLineOption layers{"layers", "Layers shown: comma list of particles,trajectories,density,velocity,ellipses,target.", "LIST",
-                              "particles,trajectories,ellipses,target"};
+    QCommandLineOption layers{"layers", "Layers shown: comma list of particles,trajectories,density,velocity,ellipses,target,axes.", "LIST",
+                              "particles,trajectories,ellipses,target,axes"};
     QCommandLineOption color{"color", "Particle colours: position | speed | label | uniform.", "MODE", "position"};
 
     CommandLine() {

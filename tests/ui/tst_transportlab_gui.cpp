@@ -63,8 +63,9 @@ private slots:
         const int total = img.width() * img.height();
         QVERIFY2(dark > total / 2, qPrintable(QString("dark pixels: %1 of %2").arg(dark).arg(total)));
         QVERIFY2(blue > 20000, qPrintable(QString("source (blue) pixels: %1").arg(blue)));
-        // The views share the window with the docks: ~4000 target pixels at 1440 x 900.
-        QVERIFY2(orange > 2500, qPrintable(QString("target (orange) pixels: %1").arg(orange)));
+        // The views share the window with the docks and the axes: ~950 target pixels at 1440 x 900
+        // (orange is the target's alone: panels and components have other colours).
+        QVERIFY2(orange > 500, qPrintable(QString("target (orange) pixels: %1").arg(orange)));
         QVERIFY2(bright > 300, qPrintable(QString("title pixels: %1").arg(bright)));
         QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{"shot.png"});  // no temporary left
     }

@@ -54,6 +54,8 @@
 #include "util/rng.h"
 #include "vtk/vtk_view_widget.h"
 #include "widgets/compare_window.h"
+#include "scene/colormap.h"
+#include "scene/panel_scene.h"
 #include "widgets/measure_picker.h"
 #include "widgets/metrics_panel.h"
 #include "widgets/param_form.h"
@@ -80,7 +82,7 @@ tl::Scenario tinyScenario() { return tl::parseScenario(kTinyJson, QDir::tempPath
 LayerOptions particlesOnly() {
     LayerOptions l;
     l.particles = true;
-    l.trajectories = l.density = l.glyphs = l.overlays = l.target = false;
+    l.trajectories = l.density = l.glyphs = l.overlays = l.target = l.axes = false;
     l.colorBar = false;
     l.color = ColorMode::Uniform;
     return l;
@@ -1344,9 +1346,15 @@ private slots:
             QVERIFY2(ink > 2000, qPrintable(QString("view %1: %2 drawn pixels").arg(k).arg(ink)));
             QVERIFY2(colours > 100, qPrintable(QString("view %1: %2 colours").arg(k).arg(colours)));
         }
+        // The density layer is 2-D: in 3-D its toggle is off and says why.
+        QAction* density = w.findChild<QAction*>("layer-density");
+        QVERIFY(density);
+        QVERIFY(!density->isEnabled());
+        QVERIFY(density->toolTip().contains("2-D scenarios only"));
         // Back to 2-D: the views return to panning.
         w.setMeasures("gaussian:n=300,seed=1", "moons:n=300,seed=2");
         QVERIFY(waitUntil([&] { return w.computationFinished() && w.view(0)->interaction() == VtkViewWidget::Interaction::Pan2D; }, 60000));
+        QVERIFY(density->isEnabled());
     }
 
     // The metrics chart: names in words, a legend above the chart, a log scale, Benamou-Brenier's residuals
@@ -1509,8 +1517,12 @@ private slots:
         // zoom in with the wheel, as a user would
         const QPointF c(w.view(0)->width() / 2.0, w.view(0)->height() / 2.0);
         QWheelEvent wheel(c, w.view(0)->mapToGlobal(c), QPoint(), QPoint(0, 360), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        const QPointF before = w.view(0)->worldToPixel(1, 1);
         QApplication::sendEvent(w.view(0), &wheel);
         QApplication::processEvents();
+        w.view(0)->grabImage();
+        const QPointF after = w.view(0)->worldToPixel(1, 1);
+        QVERIFY2(QLineF(before, after).length() > 5, "the wheel did not zoom");
         const QImage screen = w.view(0)->grabImage().convertToFormat(QImage::Format_RGB32);
         QTemporaryDir tmp;
         const QString p0 = tmp.filePath("panel0.png");
@@ -1530,19 +1542,27 @@ private slots:
         const QString all = tmp.filePath("all.png");
         QVERIFY(w.savePicture(all));
         QCOMPARE(QImage(all).size(), w.pictureSize());
-        // 2x the size: the same view, twice the pixels (particles where the screen had them, scaled)
+        // 2x the size: the same view, twice the pixels (particles where the screen had them, scaled;
+        // particles alone: text, keys and line widths scale with the picture's height, not its pixels)
+        w.setLayers(particlesOnly());
+        QApplication::processEvents();
+        const QImage only = w.view(0)->grabImage().convertToFormat(QImage::Format_RGB32);
         const QString big = tmp.filePath("big.png");
-        QVERIFY(w.savePicture(big, screen.size() * 2, 0));
+        QVERIFY(w.savePicture(big, only.size() * 2, 0));
         const QImage b = QImage(big).convertToFormat(QImage::Format_RGB32);
-        QCOMPARE(b.size(), screen.size() * 2);
+        QCOMPARE(b.size(), only.size() * 2);
         int hits = 0, inks = 0;
-        for (int y = 0; y < screen.height(); y += 3)
-            for (int x = 0; x < screen.width(); x += 3) {
-                if (!isParticleLike(screen.pixel(x, y))) continue;
+        for (int y = 0; y < only.height(); y += 3)
+            for (int x = 0; x < only.width(); x += 3) {
+                if (!isParticleLike(only.pixel(x, y))) continue;
                 ++inks;
                 hits += anyNear(b, QPointF(2 * x + 1, 2 * y + 1), 3, [](QRgb p) { return isParticleLike(p); }) ? 1 : 0;
             }
         qInfo("2x picture: %d of %d sampled drawn pixels of the screen drawn there too", hits, inks);
+        if (qEnvironmentVariableIsSet("TL_DUMP")) {
+            only.save("/tmp/only.png");
+            b.save("/tmp/big.png");
+        }
         QVERIFY(inks > 50);
         QVERIFY(hits > 0.9 * inks);
         // bad path: a message, nothing written
@@ -1550,6 +1570,61 @@ private slots:
         QVERIFY(w.lastError().contains("PNG"));
         QVERIFY(!QFileInfo::exists(tmp.filePath("x.jpg")));
         closeBoxes(w);
+    }
+
+    // Issue 11 §4: one colour means one value side by side (speed and density scales shared by the
+    // panels), a lock holds the scale over time; every colour mode has its key; no density in 3-D.
+    void sharedColourScalesKeysAndLock() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(1000, 640)));
+        w.setPlaying(false);
+        LayerOptions l = w.layers();
+        l.color = ColorMode::Speed;
+        l.density = true;
+        w.setLayers(l);
+        w.setTime(0.3);
+        QApplication::processEvents();
+        const tl::ui::ColorRanges own0 = w.panelScene(0)->ownRanges(), own1 = w.panelScene(1)->ownRanges();
+        const tl::ui::ColorRanges shared = w.colorRanges();
+        qInfo("speed scales: own %.3g and %.3g, shared %.3g; density peaks %.3g and %.3g, shared %.3g", own0.speed, own1.speed, shared.speed,
+              own0.density, own1.density, shared.density);
+        QVERIFY(own0.speed > 0 && own1.speed > 0 && own0.density > 0 && own1.density > 0);
+        QVERIFY(std::abs(own0.speed - own1.speed) > 1e-6 * shared.speed);  // the panels differ on their own...
+        QCOMPARE(shared.speed, std::max(own0.speed, own1.speed));          // ...and share the larger scale
+        QCOMPARE(shared.density, std::max(own0.density, own1.density));
+        for (int k = 0; k < 2; ++k) {
+            QCOMPARE(w.panelScene(k)->colorRanges().speed, shared.speed);
+            QCOMPARE(w.panelScene(k)->colorRanges().density, shared.density);
+        }
+        // locked: the density scale stays while the frames change; unlocked it follows them
+        w.setColorScaleLocked(true);
+        w.setTime(0.9);
+        QApplication::processEvents();
+        QCOMPARE(w.colorRanges().density, shared.density);
+        QCOMPARE(w.panelScene(0)->colorRanges().density, shared.density);
+        w.setColorScaleLocked(false);
+        QApplication::processEvents();
+        QVERIFY(w.colorRanges().density != shared.density);
+        // keys: position inset and component swatches; none for one colour (speed has its colour bar)
+        QVERIFY(!w.panelScene(0)->colorKeyShown());
+        l.color = ColorMode::SourcePosition;
+        w.setLayers(l);
+        QVERIFY(w.panelScene(0)->colorKeyShown());
+        l.color = ColorMode::Uniform;
+        w.setLayers(l);
+        QVERIFY(!w.panelScene(0)->colorKeyShown());
+        w.setMeasures("gmm:n=300,seed=5", "moons:n=300,seed=2");
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+        l.color = ColorMode::Label;
+        w.setLayers(l);
+        QApplication::processEvents();
+        QVERIFY(w.panelScene(0)->colorKeyShown());
+        // the palette: the target's orange is no panel's and no component's colour
+        for (int k = 0; k < 8; ++k) QVERIFY(tl::ui::panelColor(k) != tl::ui::targetColor());
+        for (int k = 0; k < 10; ++k) {
+            QVERIFY(tl::ui::componentColor(k) != tl::ui::targetColor());
+            for (int j = 0; j < 8; ++j) QVERIFY(tl::ui::componentColor(k) != tl::ui::panelColor(j));
+        }
     }
 };
 

@@ -98,7 +98,7 @@ namespace {
 // window, one camera (the given one, or fitted to the union of the runs' bounds).
 class CompareRenderer {
 public:
-    CompareRenderer(const RunSnapshot& run, const RenderSettings& s) : run_(run) {
+    CompareRenderer(const RunSnapshot& run, const RenderSettings& s) : run_(run), fixedRanges_(s.fixedRanges) {
         const int panels = static_cast<int>(run.frames.size());
         if (s.panel >= panels || s.panel < -1) throw Error("there is no panel " + std::to_string(s.panel + 1));
         if (s.panel >= 0) shown_.push_back(s.panel);
@@ -142,7 +142,7 @@ public:
             }
             any = true;
         }
-        if (any) fitCamera(view_->renderer(0), view_->viewportAspect(), 0.06, threeD_, b);
+        if (any) fitCamera(view_->renderer(0), view_->viewportAspect(), fitMargin(s.layers), threeD_, b);
     }
 
     QImage renderAt(double t) {
@@ -151,6 +151,10 @@ public:
             FramePtr f = scenes_[v]->show(run_.frames[k], t);
             scenes_[v]->setStatus(panelStatusText(run_.status[k], f.get()));
         }
+        // One colour, one value across the panels (as on screen).
+        std::vector<PanelScene*> all;
+        for (auto& sc : scenes_) all.push_back(sc.get());
+        shareColorRanges(all, fixedRanges_);
         if (threeD_) view_->renderer(0)->ResetCameraClippingRange();
         return view_->render();
     }
@@ -161,6 +165,7 @@ private:
     std::unique_ptr<OffscreenView> view_;
     std::vector<std::unique_ptr<PanelScene>> scenes_;
     bool threeD_ = false;
+    ColorRanges fixedRanges_;
 };
 
 }  // namespace

@@ -49,6 +49,7 @@ struct RenderSettings {
     LayerOptions layers;
     std::optional<CameraState> camera;  // none: fitted to the data (the CLI); the GUI passes its own
     double fontScale = 0;    // text and point size multiplier; 0: from the image height (exports at any size)
+    ColorRanges fixedRanges; // colour ranges held fixed (a locked scale); 0: shared over the panels per frame
 };
 
 // The status line a panel shows under its view (state, NFE, straightness, divergence, or the error).

@@ -15,8 +15,12 @@ constexpr std::uint8_t kViridis[9][3] = {{68, 1, 84},   {71, 44, 122},  {59, 81,
                                          {39, 173, 129}, {92, 200, 99}, {170, 220, 50}, {253, 231, 37}};
 constexpr std::uint8_t kInferno[9][3] = {{0, 0, 4},     {31, 12, 72},  {85, 15, 109},  {136, 34, 106}, {186, 54, 85},
                                          {227, 89, 51}, {249, 140, 10}, {249, 201, 50}, {252, 255, 164}};
-constexpr QRgb kCategorical[10] = {0x4e9df0, 0xf58f3a, 0x5fc46b, 0xe8575a, 0xa98be6,
-                                   0xb08a6e, 0xf07fc8, 0xb7b7b7, 0xd6d04a, 0x4fd0d6};
+// One palette, three disjoint roles: the target is orange (and only it); panels (chart curves, table
+// names) and mixture components / clusters (particle colours) draw from sets that share no colour.
+constexpr QRgb kTarget = 0xf5922e;
+constexpr QRgb kPanels[8] = {0x4e9df0, 0x5fc46b, 0xf07fc8, 0x4fd0d6, 0x2b6cb0, 0x2f855a, 0x97266d, 0x2c7a7b};
+constexpr QRgb kComponents[10] = {0xe8575a, 0xa98be6, 0xd6d04a, 0x8dd3c7, 0xb08a6e,
+                                  0xfccde5, 0x80b1d3, 0xbebada, 0xb3de69, 0xffffb3};
 }  // namespace
 
 std::array<std::uint8_t, 3> colormapRgb(Colormap map, double s) {
@@ -36,7 +40,9 @@ std::vector<std::array<std::uint8_t, 3>> colormapTable(Colormap map, int count) 
     return t;
 }
 
-QColor categoricalColor(int k) { return QColor::fromRgb(kCategorical[((k % 10) + 10) % 10]); }
+QColor targetColor() { return QColor::fromRgb(kTarget); }
+QColor panelColor(int k) { return QColor::fromRgb(kPanels[((k % 8) + 8) % 8]); }
+QColor componentColor(int k) { return QColor::fromRgb(kComponents[((k % 10) + 10) % 10]); }
 
 std::vector<std::uint8_t> positionColors(const std::vector<double>& points, int dim) {
     const std::size_t n = dim > 0 ? points.size() / static_cast<std::size_t>(dim) : 0;

@@ -17,8 +17,11 @@ enum class Colormap { Viridis, Inferno };
 std::array<std::uint8_t, 3> colormapRgb(Colormap map, double s);
 // `count` evenly spaced RGB samples of a colour map (for VTK lookup tables).
 std::vector<std::array<std::uint8_t, 3>> colormapTable(Colormap map, int count);
-// The k-th categorical colour (cycles through 10 distinct hues).
-QColor categoricalColor(int k);
+// The palette's roles never share a colour: the target (orange), panel k (chart curves, table; cycles
+// through 8), mixture component or cluster k (particles; cycles through 10).
+QColor targetColor();
+QColor panelColor(int k);
+QColor componentColor(int k);
 
 // Colour of each particle from its *starting* position (rows of `points`, dim 1..3): in 2-D a colour
 // wheel around the mean (hue = angle, saturation = distance in standard deviations), in 3-D the

@@ -1,5 +1,14 @@
 #include "scene/panel_scene.h"
 
+#include <QCoreApplication>
+#include <QFont>
+#include <QGuiApplication>
+#include <QImage>
+#include <QPainter>
+#include <cstring>
+#include <vtkActor2D.h>
+#include <vtkImageMapper.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,6 +16,7 @@
 #include <vtkActor.h>
 #include <vtkActor2D.h>
 #include <vtkCellArray.h>
+#include <vtkCubeAxesActor.h>
 #include <vtkFloatArray.h>
 #include <vtkImageActor.h>
 #include <vtkImageData.h>
@@ -45,7 +55,7 @@ const char* colorModeName(ColorMode m) {
 
 LayerOptions layerOptionsFromText(const std::string& list, const std::string& color) {
     LayerOptions l;
-    l.particles = l.trajectories = l.density = l.glyphs = l.overlays = l.target = false;
+    l.particles = l.trajectories = l.density = l.glyphs = l.overlays = l.target = l.axes = false;
     std::size_t start = 0;
     while (start <= list.size()) {
         std::size_t comma = list.find(',', start);
@@ -58,8 +68,9 @@ LayerOptions layerOptionsFromText(const std::string& list, const std::string& co
         else if (item == "velocity") l.glyphs = true;
         else if (item == "ellipses") l.overlays = true;
         else if (item == "target") l.target = true;
+        else if (item == "axes") l.axes = true;
         else if (!item.empty())
-            throw Error("unknown layer '" + item + "' (known: particles, trajectories, density, velocity, ellipses, target)");
+            throw Error("unknown layer '" + item + "' (known: particles, trajectories, density, velocity, ellipses, target, axes)");
     }
     if (color == "position") l.color = ColorMode::SourcePosition;
     else if (color == "speed") l.color = ColorMode::Speed;
@@ -72,7 +83,6 @@ LayerOptions layerOptionsFromText(const std::string& list, const std::string& co
 namespace {
 
 const QColor kParticleColor(86, 160, 240);
-const QColor kTargetColor(245, 146, 52);
 const QColor kEllipseColors[2] = {QColor(255, 236, 120), QColor(120, 240, 230)};
 constexpr Colormap kSpeedMap = Colormap::Viridis;
 constexpr Colormap kDensityMap = Colormap::Inferno;
@@ -229,8 +239,18 @@ struct PanelScene::Impl {
     vtkNew<vtkImageActor> densityActor;
     vtkNew<vtkLookupTable> lut;
     vtkNew<vtkScalarBarActor> colorBar;
+    vtkNew<vtkCubeAxesActor> axes;  // ticks and labels around the data bounds
     std::vector<float> density;
     int densityNx = 0, densityNy = 0;
+    float ownPeak = 0;                // the shown density's own peak
+    ColorRanges ranges;               // shared across panels (0: this panel's own)
+    std::vector<double> lastSpeed;    // per particle, for recolouring when the shared range moves
+    // The colour key of the particle colouring (a QPainter image in the lower left corner): the source
+    // coloured by starting position, or the components' / clusters' swatches.
+    vtkNew<vtkImageData> keyImage;
+    vtkNew<vtkImageMapper> keyMapper;
+    vtkNew<vtkActor2D> keyActor;
+    QString keyState;                 // what the key shows (repainted only when it changes)
 
     std::shared_ptr<const Measure> sourceMeasure, targetMeasure;
     // Per-run cache (keyed by the run's first frame).
@@ -248,7 +268,7 @@ struct PanelScene::Impl {
     bool dirty = true;
 
     Impl(vtkRenderer* r, double ratio) : renderer(r), dpr(ratio) {
-        target.setColor(kTargetColor);
+        target.setColor(targetColor());
         target.setOpacity(0.4);
         particles.setColor(kParticleColor);
         title.setFontSize(16);
@@ -260,7 +280,7 @@ struct PanelScene::Impl {
         for (LineProp* p : {&trajectories, &glyphs, &ellipses}) r->AddActor(p->actor);
         trajectories.actor->GetProperty()->SetLineWidth(static_cast<float>(1.2 * dpr));
         glyphs.actor->GetProperty()->SetLineWidth(static_cast<float>(1.4 * dpr));
-        ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.0 * dpr));
+        ellipses.actor->GetProperty()->SetLineWidth(static_cast<float>(2.2 * dpr));
         buildUnitSphere();
         densityImage->SetDimensions(2, 2, 1);
         densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
@@ -283,6 +303,30 @@ struct PanelScene::Impl {
         colorBar->UnconstrainedFontSizeOn();
         colorBar->SetVisibility(0);
         r->AddActor2D(colorBar);
+        axes->SetFlyModeToOuterEdges();
+        axes->SetTickLocationToOutside();
+        axes->SetXTitle("x");
+        axes->SetYTitle("y");
+        axes->SetZTitle("z");
+        for (int k = 0; k < 3; ++k) {
+            axes->GetTitleTextProperty(k)->SetColor(0.62, 0.64, 0.7);
+            axes->GetLabelTextProperty(k)->SetColor(0.62, 0.64, 0.7);
+        }
+        for (vtkProperty* lp : {axes->GetXAxesLinesProperty(), axes->GetYAxesLinesProperty(), axes->GetZAxesLinesProperty()}) lp->SetColor(0.42, 0.44, 0.5);
+        axes->XAxisMinorTickVisibilityOff();
+        axes->YAxisMinorTickVisibilityOff();
+        axes->ZAxisMinorTickVisibilityOff();
+        axes->SetScreenSize(9.0 * dpr);
+        axes->SetLabelOffset(6.0 * dpr);
+        axes->SetTitleOffset(10.0 * dpr);
+        axes->SetVisibility(0);
+        r->AddActor(axes);
+        keyMapper->SetInputData(keyImage);
+        keyMapper->SetColorWindow(255);
+        keyMapper->SetColorLevel(127.5);
+        keyActor->SetMapper(keyMapper);
+        keyActor->SetVisibility(0);
+        r->AddActor2D(keyActor);
         applySizes();
     }
     // A latitude-longitude triangle mesh of the unit sphere, translucent, drawn behind the tokens.
@@ -321,6 +365,8 @@ struct PanelScene::Impl {
         for (LineProp* p : {&trajectories, &glyphs, &ellipses}) renderer->RemoveActor(p->actor);
         renderer->RemoveActor(densityActor);
         renderer->RemoveActor2D(colorBar);
+        renderer->RemoveActor2D(keyActor);
+        renderer->RemoveActor(axes);
     }
 
     void applySizes() {
@@ -350,7 +396,7 @@ struct PanelScene::Impl {
             const auto labels = mixtureLabels(f0.positions, f0.dim, law);
             labelRgb.assign(3 * labels.size(), 0);
             for (std::size_t i = 0; i < labels.size(); ++i) {
-                const QColor c = law && law->components.size() > 1 ? categoricalColor(labels[i]) : kParticleColor;
+                const QColor c = law && law->components.size() > 1 ? componentColor(labels[i]) : kParticleColor;
                 labelRgb[3 * i] = static_cast<std::uint8_t>(c.red());
                 labelRgb[3 * i + 1] = static_cast<std::uint8_t>(c.green());
                 labelRgb[3 * i + 2] = static_cast<std::uint8_t>(c.blue());
@@ -401,7 +447,7 @@ struct PanelScene::Impl {
             if (f.labels.size() == f.rows() && !f.labels.empty()) {  // per-frame labels (token clusters)
                 colorsInUse.resize(3 * f.rows());
                 for (std::size_t i = 0; i < f.rows(); ++i) {
-                    const QColor c = categoricalColor(f.labels[i]);
+                    const QColor c = componentColor(f.labels[i]);
                     colorsInUse[3 * i] = static_cast<std::uint8_t>(c.red());
                     colorsInUse[3 * i + 1] = static_cast<std::uint8_t>(c.green());
                     colorsInUse[3 * i + 2] = static_cast<std::uint8_t>(c.blue());
@@ -417,12 +463,14 @@ struct PanelScene::Impl {
                 for (int c = 0; c < f.dim; ++c) s += velocity[i * f.dim + c] * velocity[i * f.dim + c];
                 speed[i] = std::sqrt(s);
             }
-            colorsInUse = scalarColors(speed, 0.0, maxSpeed > 0 ? maxSpeed : 1.0, kSpeedMap);
+            lastSpeed = speed;
+            colorsInUse = scalarColors(speed, 0.0, speedHi(), kSpeedMap);
             break;
         }
         }
         if (colorsInUse.empty()) particles.clearColors();
         else particles.setColors(colorsInUse);
+        if (opt.color != ColorMode::Speed) lastSpeed.clear();
     }
 
     QColor particleColor(std::size_t i) const {
@@ -582,7 +630,7 @@ struct PanelScene::Impl {
         for (const MarkerOverlay& m : f.markers) {
             // faint: many observed points (snapshots), small and translucent; else a few bold crosses
             const double arm = (m.faint ? 0.006 : 0.04) * extent;
-            const QColor mc = m.faint ? kTargetColor : QColor(255, 255, 255);
+            const QColor mc = m.faint ? targetColor() : QColor(255, 255, 255);
             const int alpha = m.faint ? 110 : 255;
             if (m.dim < 1 || m.dim > 3) continue;
             const std::size_t rows = m.points.size() / static_cast<std::size_t>(m.dim);
@@ -627,7 +675,7 @@ struct PanelScene::Impl {
     void showGridDensity(const DensityGrid& g) {
         densityNx = densityNy = g.cells;
         density.assign(g.values.begin(), g.values.end());
-        const float peak = std::max(1e-30f, *std::max_element(density.begin(), density.end()));
+        const float peak = densityHi();
         densityImage->SetDimensions(g.cells, g.cells, 1);
         densityImage->SetSpacing(g.h(), g.h(), 1);
         densityImage->SetOrigin(g.center(0), g.center(0), -1e-3 * g.extent);
@@ -642,7 +690,7 @@ struct PanelScene::Impl {
         double bg[3];
         renderer->GetBackground(bg);
         for (std::size_t i = 0; i < density.size(); ++i) {
-            const double s = std::sqrt(std::max(0.0f, density[i]) / peak);  // sqrt: the tails stay visible
+            const double s = std::min(1.0, std::sqrt(static_cast<double>(std::max(0.0f, density[i])) / peak));  // sqrt: the tails stay visible
             const auto c = colormapRgb(kDensityMap, 0.15 + 0.85 * s);
             const double a = std::clamp(1.6 * s, 0.0, 0.92);
             for (int k = 0; k < 3; ++k) px[3 * i + k] = static_cast<unsigned char>(std::lround((1 - a) * 255 * bg[k] + a * c[k]));
@@ -666,13 +714,136 @@ struct PanelScene::Impl {
         densityNx = kDensityCells;
         densityNy = std::clamp(static_cast<int>(std::lround(kDensityCells * aspect)), 8, 4 * kDensityCells);
         density = kdeGrid(f, x0, x1, y0, y1, densityNx, densityNy);
-        const float peak = std::max(1e-30f, *std::max_element(density.begin(), density.end()));
+        const float peak = densityHi();
         densityImage->SetDimensions(densityNx, densityNy, 1);
         densityImage->SetSpacing((x1 - x0) / densityNx, (y1 - y0) / densityNy, 1);
         // Pixel centres at cell centres; slightly behind the points.
         densityImage->SetOrigin(x0 + 0.5 * (x1 - x0) / densityNx, y0 + 0.5 * (y1 - y0) / densityNy, -1e-3 * (x1 - x0));
         densityImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
         paintDensity(peak);
+    }
+
+    double speedHi() const { return ranges.speed > 0 ? ranges.speed : (maxSpeed > 0 ? maxSpeed : 1.0); }
+    // The density's colour range: the shared one, else the shown grid's own peak (kept in ownPeak).
+    float densityHi() {
+        ownPeak = density.empty() ? 0.0f : *std::max_element(density.begin(), density.end());
+        return static_cast<float>(ranges.density > 0 ? ranges.density : std::max(1e-30f, ownPeak));
+    }
+
+    // The colour key: what a colour means in the current mode (none for uniform and speed: the colour
+    // bar is the speed's key). Painted with QPainter, shown by a 2-D image actor.
+    void showColorKey(const Frame& f) {
+        QString state;
+        const bool sourcePos = opt.particles && opt.color == ColorMode::SourcePosition && f.dim == 2 && positionRgb.size() == 3 * f.rows() && run.size() > 0;
+        int components = 0;
+        bool clusters = false;
+        if (opt.particles && opt.color == ColorMode::Label) {
+            if (!f.labels.empty()) {
+                clusters = true;
+                components = *std::max_element(f.labels.begin(), f.labels.end()) + 1;
+            } else if (sourceMeasure && sourceMeasure->law && sourceMeasure->law->components.size() > 1) {
+                components = static_cast<int>(sourceMeasure->law->components.size());
+            }
+        }
+        if (sourcePos) state = QString("position %1 %2").arg(reinterpret_cast<quintptr>(run.front().get())).arg(fontScale);
+        else if (components > 0) state = QString("labels %1 %2 %3").arg(components).arg(clusters).arg(fontScale);
+        if (state == keyState) return;
+        keyState = state;
+        keyActor->SetVisibility(!state.isEmpty());
+        if (state.isEmpty()) return;
+        double bg[3];
+        renderer->GetBackground(bg);
+        const QColor back = QColor::fromRgbF(bg[0], bg[1], bg[2]);
+        const double u = fontScale * dpr;
+        // Text needs fonts, fonts need a QGuiApplication (the CLI's render may run without one): then
+        // the key is drawn without its words.
+        const bool text = qobject_cast<QGuiApplication*>(QCoreApplication::instance()) != nullptr;
+        QImage img;
+        if (sourcePos) {
+            // The source sample itself, coloured as the particles are: "this colour started here".
+            const int side = static_cast<int>(std::lround(84 * u)), cap = static_cast<int>(std::lround(14 * u));
+            img = QImage(side, side + cap, QImage::Format_RGB888);
+            img.fill(back);
+            QPainter p(&img);
+            p.setRenderHint(QPainter::Antialiasing);
+            const Frame& f0 = *run.front();
+            double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+            for (std::size_t i = 0; i < f0.rows(); ++i)
+                for (int k = 0; k < 2; ++k) {
+                    lo[k] = std::min(lo[k], f0.positions[2 * i + k]);
+                    hi[k] = std::max(hi[k], f0.positions[2 * i + k]);
+                }
+            const double span = std::max({hi[0] - lo[0], hi[1] - lo[1], 1e-12});
+            const double pad = 4 * u, scale = (side - 2 * pad) / span;
+            p.setPen(Qt::NoPen);
+            for (std::size_t i = 0; i < f0.rows(); ++i) {
+                const double x = pad + (f0.positions[2 * i] - 0.5 * (lo[0] + hi[0])) * scale + 0.5 * (side - 2 * pad);
+                const double y = side - (pad + (f0.positions[2 * i + 1] - 0.5 * (lo[1] + hi[1])) * scale + 0.5 * (side - 2 * pad));
+                p.setBrush(QColor(positionRgb[3 * i], positionRgb[3 * i + 1], positionRgb[3 * i + 2]));
+                p.drawEllipse(QPointF(x, y), 1.3 * u, 1.3 * u);
+            }
+            if (text) {
+                p.setPen(QColor(200, 204, 214));
+                QFont font = p.font();
+                font.setPixelSize(static_cast<int>(std::lround(10 * u)));
+                p.setFont(font);
+                p.drawText(QRect(0, side, side, cap), Qt::AlignCenter, "colour = start");
+            }
+        } else {
+            const int rows = std::min(components, 8), line = static_cast<int>(std::lround(14 * u));
+            const int width = static_cast<int>(std::lround(96 * u));
+            img = QImage(width, line * (rows + (components > rows ? 1 : 0)), QImage::Format_RGB888);
+            img.fill(back);
+            QPainter p(&img);
+            if (text) {
+                QFont font = p.font();
+                font.setPixelSize(static_cast<int>(std::lround(10 * u)));
+                p.setFont(font);
+            }
+            for (int k = 0; k < rows; ++k) {
+                p.fillRect(QRectF(2 * u, k * line + 3 * u, 9 * u, 9 * u), componentColor(k));
+                if (!text) continue;
+                p.setPen(QColor(200, 204, 214));
+                p.drawText(QRectF(15 * u, k * line, width - 15 * u, line), Qt::AlignVCenter, QString("%1 %2").arg(clusters ? "cluster" : "component").arg(k + 1));
+            }
+            if (components > rows && text) {
+                p.setPen(QColor(200, 204, 214));
+                p.drawText(QRectF(15 * u, rows * line, width - 15 * u, line), Qt::AlignVCenter, QString("\u2026 %1 in all").arg(components));
+            }
+        }
+        // Into the VTK image: bottom row first.
+        keyImage->SetDimensions(img.width(), img.height(), 1);
+        keyImage->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
+        auto* px = static_cast<unsigned char*>(keyImage->GetScalarPointer());
+        for (int y = 0; y < img.height(); ++y)
+            std::memcpy(px + static_cast<std::size_t>(y) * img.width() * 3, img.constScanLine(img.height() - 1 - y), static_cast<std::size_t>(img.width()) * 3);
+        keyImage->Modified();
+        keyActor->SetPosition(8 * u, 26 * u);  // above the status line
+    }
+
+    // Axes around the run's bounds (what the camera frames), in the view's camera; z only in 3-D.
+    void showAxes(const Frame& f) {
+        const bool on = opt.axes && haveBounds;
+        axes->SetVisibility(on);
+        if (!on) return;
+        axes->SetCamera(renderer->GetActiveCamera());
+        double b[6];
+        std::copy(bounds, bounds + 6, b);
+        if (f.dim < 3) b[4] = b[5] = 0;
+        axes->SetBounds(b);
+        axes->SetZAxisVisibility(f.dim == 3);
+        axes->SetUse2DMode(f.dim < 3);
+    }
+
+    void applyRanges(const ColorRanges& r) {
+        if (r.speed == ranges.speed && r.density == ranges.density) return;
+        ranges = r;
+        if (opt.color == ColorMode::Speed && !lastSpeed.empty() && colorsInUse.size() == 3 * lastSpeed.size()) {
+            colorsInUse = scalarColors(lastSpeed, 0.0, speedHi(), kSpeedMap);
+            particles.setColors(colorsInUse);
+        }
+        if (densityActor->GetVisibility() && !density.empty()) paintDensity(densityHi());
+        showColorBar();
     }
 
     void showColorBar() {
@@ -687,7 +858,7 @@ struct PanelScene::Impl {
             const auto& c = speed ? table[k] : colormapRgb(kDensityMap, 0.15 + 0.85 * std::sqrt(static_cast<double>(k) / (table.size() - 1)));
             lut->SetTableValue(static_cast<vtkIdType>(k), c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, 1.0);
         }
-        const double hi = speed ? (maxSpeed > 0 ? maxSpeed : 1.0) : (density.empty() ? 1.0 : *std::max_element(density.begin(), density.end()));
+        const double hi = speed ? speedHi() : (density.empty() ? 1.0 : densityHi());
         lut->SetRange(0.0, hi);
         lut->Build();
         colorBar->SetTitle(speed ? "speed" : "density");
@@ -758,11 +929,42 @@ FramePtr PanelScene::show(const std::vector<FramePtr>& frames, double t) {
     d_->showEllipses(f);
     d_->showDensity(f);
     d_->showColorBar();
+    d_->showColorKey(f);
+    d_->showAxes(f);
     d_->shown = frames[k];
     return d_->shown;
 }
 
 FramePtr PanelScene::shownFrame() const { return d_->shown; }
+
+ColorRanges PanelScene::ownRanges() const {
+    ColorRanges r;
+    r.speed = d_->opt.color == ColorMode::Speed && d_->opt.particles ? d_->maxSpeed : 0;
+    r.density = d_->densityActor->GetVisibility() ? d_->ownPeak : 0;
+    return r;
+}
+
+void PanelScene::setColorRanges(const ColorRanges& ranges) { d_->applyRanges(ranges); }
+ColorRanges PanelScene::colorRanges() const {
+    ColorRanges r;
+    r.speed = d_->opt.color == ColorMode::Speed && d_->opt.particles ? d_->speedHi() : 0;
+    r.density = d_->densityActor->GetVisibility() && !d_->density.empty() ? (d_->ranges.density > 0 ? d_->ranges.density : d_->ownPeak) : 0;
+    return r;
+}
+bool PanelScene::colorKeyShown() const { return d_->keyActor->GetVisibility() != 0; }
+
+ColorRanges shareColorRanges(const std::vector<PanelScene*>& scenes, const ColorRanges& fixed) {
+    ColorRanges shared;
+    for (const PanelScene* s : scenes) {
+        const ColorRanges own = s->ownRanges();
+        shared.speed = std::max(shared.speed, own.speed);
+        shared.density = std::max(shared.density, own.density);
+    }
+    if (fixed.speed > 0) shared.speed = fixed.speed;
+    if (fixed.density > 0) shared.density = fixed.density;
+    for (PanelScene* s : scenes) s->setColorRanges(shared);
+    return shared;
+}
 
 bool PanelScene::dataBounds(double b[6]) const {
     if (!d_->haveBounds) return false;

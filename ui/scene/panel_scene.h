@@ -31,6 +31,7 @@ struct LayerOptions {
     bool overlays = true;   // covariance ellipses of the closed-form Gaussians (frame.overlays)
     bool target = true;     // target samples, faint, behind everything
     bool colorBar = true;   // when particles are coloured by speed or the density is shown
+    bool axes = true;       // axes with ticks and labels around the data (2-D and 3-D)
     ColorMode color = ColorMode::SourcePosition;
     double pointSize = 5.0;        // logical pixels
     int maxTrajectories = 300;     // paths drawn (an evenly spaced subset of the particles)
@@ -41,6 +42,14 @@ struct LayerOptions {
 // trajectories, density, velocity, ellipses, target, and a colour mode position | speed | label |
 // uniform. Throws tl::Error naming an unknown word.
 LayerOptions layerOptionsFromText(const std::string& layers, const std::string& color);
+// The camera fit's margin (fraction of the extent per side): room for the axes' labels when they are on.
+inline double fitMargin(const LayerOptions& l) { return l.axes ? 0.16 : 0.06; }
+
+// Colour ranges of the quantities panels colour by (0: each panel its own): shared across the panels
+// so that one colour means one value side by side.
+struct ColorRanges {
+    double speed = 0, density = 0;
+};
 
 class PanelScene {
 public:
@@ -65,6 +74,13 @@ public:
     // frame.t <= t. Keeps showing the previous frames when `frames` is empty. Returns the frame shown.
     FramePtr show(const std::vector<FramePtr>& frames, double t);
     FramePtr shownFrame() const;
+    // This panel's own ranges for the shown frame (0 for a quantity it does not colour by), the ranges
+    // in use, and new ones (repaints at once; 0 = own).
+    ColorRanges ownRanges() const;
+    ColorRanges colorRanges() const;
+    void setColorRanges(const ColorRanges& ranges);
+    // For tests: the colour key (position inset / component swatches) is visible.
+    bool colorKeyShown() const;
     // Forgets cached per-run data (colours, bounds): call when a new run replaces the old one.
     void resetRun();
 
@@ -82,6 +98,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> d_;
 };
+
+// Shares the ranges over the scenes after each has shown its frame: the max of each quantity, or the
+// `fixed` value where it is > 0 (a locked scale). Returns what was applied.
+ColorRanges shareColorRanges(const std::vector<PanelScene*>& scenes, const ColorRanges& fixed = {});
 
 // Velocities of frame k of a run: the frame's own, or central finite differences of the positions.
 std::vector<double> frameVelocities(const std::vector<FramePtr>& frames, std::size_t k);

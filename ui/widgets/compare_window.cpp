@@ -159,6 +159,9 @@ struct CompareWindow::Impl {
     std::vector<QAction*> layerActions;
     QComboBox* colorMode = nullptr;
     bool exporting = false;
+    QAction* lockRanges = nullptr;
+    ColorRanges locked;      // the colour scale held while lockRanges is on (0: shared per frame)
+    ColorRanges shared;      // what the views use now
     // Undo / redo of scenario edits (whole scenarios: small), and unsaved changes.
     std::vector<Scenario> undo, redo;
     bool applyingHistory = false;
@@ -261,6 +264,7 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
         {"velocity", "Velocity glyphs: mass-weighted mean velocity on a grid", &LayerOptions::glyphs},
         {"ellipses", "Closed-form Gaussian overlays: 2-sigma covariance ellipses (Bures geodesic, Prop. 3.2 moments)", &LayerOptions::overlays},
         {"target", "Target samples, faint, in the background", &LayerOptions::target},
+        {"axes", "Axes with ticks and labels (x, y; z in 3-D)", &LayerOptions::axes},
     };
     for (const auto& tg : toggles) {
         QAction* a = tb->addAction(tg.name);
@@ -288,6 +292,15 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
         LayerOptions l = d_->layers;
         l.color = static_cast<ColorMode>(d_->colorMode->currentData().toInt());
         setLayers(l);
+    });
+    d_->lockRanges = tb->addAction("lock colours");
+    d_->lockRanges->setObjectName("lockColourScale");
+    d_->lockRanges->setCheckable(true);
+    d_->lockRanges->setToolTip("Speed and density colours use one scale in every panel; lock it so that it stays "
+                               "the same over time too (unlock: it follows the frames shown)");
+    connect(d_->lockRanges, &QAction::toggled, this, [this](bool on) {
+        d_->locked = on ? d_->shared : ColorRanges{};
+        refreshViews(true);
     });
     tb->addSeparator();
     QAction* fit = tb->addAction("fit view");
@@ -796,6 +809,8 @@ PanelStatus CompareWindow::panelStatus(int panel) const {
 double CompareWindow::shownTime() const { return d_->t * d_->scenario.duration; }
 
 QSlider* CompareWindow::timeSlider() const { return d_->slider; }
+ColorRanges CompareWindow::colorRanges() const { return d_->shared; }
+void CompareWindow::setColorScaleLocked(bool locked) { d_->lockRanges->setChecked(locked); }
 
 QString CompareWindow::helpMarkdown() {
     // Generated from the same declarations as the scenario format and the forms (one place).
@@ -847,7 +862,7 @@ void CompareWindow::cancelComputation() {
 void CompareWindow::setLayers(const LayerOptions& layers) {
     d_->layers = layers;
     // Keep the toolbar in step (setting the same state emits nothing).
-    const bool flags[] = {layers.particles, layers.trajectories, layers.density, layers.glyphs, layers.overlays, layers.target};
+    const bool flags[] = {layers.particles, layers.trajectories, layers.density, layers.glyphs, layers.overlays, layers.target, layers.axes};
     for (std::size_t k = 0; k < d_->layerActions.size() && k < std::size(flags); ++k) d_->layerActions[k]->setChecked(flags[k]);
     const int ci = d_->colorMode->findData(static_cast<int>(layers.color));
     if (ci >= 0) d_->colorMode->setCurrentIndex(ci);
@@ -859,6 +874,7 @@ LayerOptions CompareWindow::layers() const { return d_->layers; }
 int CompareWindow::panelCount() const { return static_cast<int>(d_->panels.size()); }
 VtkViewWidget* CompareWindow::view(int panel) const { return d_->panels.at(static_cast<std::size_t>(panel)).view; }
 MetricsPanel* CompareWindow::metricsPanel() const { return d_->metrics; }
+PanelScene* CompareWindow::panelScene(int panel) const { return d_->panels.at(static_cast<std::size_t>(panel)).scene.get(); }
 MeasurePicker* CompareWindow::sourcePicker() const { return d_->sourcePicker; }
 MeasurePicker* CompareWindow::targetPicker() const { return d_->targetPicker; }
 ParamForm* CompareWindow::panelForm(int panel) const { return d_->editors.at(static_cast<std::size_t>(panel)).form; }
@@ -956,8 +972,24 @@ void CompareWindow::refreshViews(bool force) {
             d_->fitState = 0;
             for (auto& q : d_->panels)
                 q.view->setInteraction(f->dim == 3 ? VtkViewWidget::Interaction::Trackball3D : VtkViewWidget::Interaction::Pan2D);
+            // The density layer is a 2-D image (a KDE or the grid): in 3-D it is off, and says why.
+            QAction* density = d_->layerActions.size() > 2 ? d_->layerActions[2] : nullptr;
+            if (density) {
+                density->setEnabled(f->dim <= 2);
+                density->setToolTip(f->dim <= 2 ? "Kernel density estimate of the particles, colour-mapped under the points (2-D)"
+                                                : "Density: drawn for 2-D scenarios only (a 3-D density would need a volume "
+                                                  "rendering; use the particles' colour by speed or a 2-D scenario)");
+            }
         }
         p.view->requestRender();
+    }
+    // One colour, one value side by side: the speed and density scales shared over the panels.
+    std::vector<PanelScene*> scenes;
+    for (auto& p : d_->panels) scenes.push_back(p.scene.get());
+    const ColorRanges shared = shareColorRanges(scenes, d_->locked);
+    if (shared.speed != d_->shared.speed || shared.density != d_->shared.density) {
+        d_->shared = shared;
+        for (auto& p : d_->panels) p.view->requestRender();
     }
     const bool finished = computationFinished();
     if (d_->fitState == 0 || (d_->fitState == 1 && finished)) {
@@ -975,7 +1007,7 @@ void CompareWindow::refreshViews(bool force) {
         }
         if (any && !d_->panels.empty()) {
             for (auto& p : d_->panels) p.view->setFitBounds(b);
-            if (d_->fitState == 0 || !d_->userMovedCamera) d_->panels.front().view->resetCamera();
+            if (d_->fitState == 0 || !d_->userMovedCamera) d_->panels.front().view->resetCamera(fitMargin(d_->layers));
             d_->fitState = finished ? 2 : 1;
         }
     }
@@ -1014,6 +1046,7 @@ bool CompareWindow::exportTo(const ExportRequest& request) {
     run.scenario = d_->scenario;  // with every live edit (the runner's copy too, but this is the source of truth)
     ExportRequest req = request;
     if (!req.render.camera) req.render.camera = screenCamera();  // what the user sees, zoom and pan included
+    req.render.fixedRanges = d_->locked;
     d_->exporting = true;
     const bool wasPlaying = d_->playing;
     setPlaying(false);
@@ -1083,6 +1116,7 @@ bool CompareWindow::savePicture(const QString& path, QSize size, int panel) {
     s.panel = panel;
     s.layers = d_->layers;
     s.camera = screenCamera();
+    s.fixedRanges = d_->locked;
     // At the view size: the views' own point and text sizes (the picture is what the screen shows);
     // at another size they scale with the height.
     s.fontScale = size == screen ? devicePixelRatioF() : 0;

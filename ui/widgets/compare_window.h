@@ -12,6 +12,7 @@
 
 #include "engine/runner.h"
 #include "engine/scenario.h"
+#include "scene/panel_scene.h"
 
 class QSlider;
 
@@ -76,6 +77,7 @@ public:
     LayerOptions layers() const;
     int panelCount() const;
     VtkViewWidget* view(int panel) const;
+    PanelScene* panelScene(int panel) const;  // what panel k draws (for tests)
     MetricsPanel* metricsPanel() const;
     MeasurePicker* sourcePicker() const;
     MeasurePicker* targetPicker() const;
@@ -88,6 +90,9 @@ public:
     // The time shown by the views and the label (scenario time: fraction * duration).
     double shownTime() const;
     QSlider* timeSlider() const;
+    // The colour scales the views use now (shared by the panels; fixed while "lock colours" is on).
+    ColorRanges colorRanges() const;
+    void setColorScaleLocked(bool locked);
     // Renders all views now and returns the window's image.
     QImage grabWindowImage();
 

@@ -225,7 +225,7 @@ void MetricsPanel::setRuns(const std::vector<std::vector<FramePtr>>& frames, con
             auto* item = d_->table->item(static_cast<int>(k), c);
             if (!item) d_->table->setItem(static_cast<int>(k), c, item = new QTableWidgetItem);
             item->setText(cells[c]);
-            if (c == 0) item->setForeground(categoricalColor(static_cast<int>(k)));
+            if (c == 0) item->setForeground(panelColor(static_cast<int>(k)));
             if (c == 1 && st.state == PanelState::Failed) item->setToolTip(QString::fromStdString(st.error));
         }
     }
@@ -250,7 +250,7 @@ void MetricsPanel::rebuildChart() {
     };
     for (std::size_t k = 0; k < d_->frames.size(); ++k) {
         const QString title = k < d_->titles.size() ? d_->titles[k] : QString::number(k + 1);
-        const QColor c = categoricalColor(static_cast<int>(k));
+        const QColor c = panelColor(static_cast<int>(k));
         auto table = vtkSmartPointer<vtkTable>::New();
         vtkNew<vtkDoubleArray> t;
         t->SetName(convergence ? "iteration" : "t");
