@@ -5,6 +5,7 @@
 #include <QColor>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFile>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QMainWindow>
@@ -22,25 +23,20 @@
 #include "measure/point_cloud.h"
 #include "measure/spec.h"
 #include "engine/scenario.h"
+#include "util/error.h"
 #include "vtk/vtk_view_widget.h"
 #include "scene/panel_scene.h"
 #include "widgets/compare_window.h"
 
 namespace {
 
-const char* const kDefaultSource = "gaussian:n=2000,mean=0;0,cov=1;0;0;1,seed=1";
-const char* const kDefaultTarget = "moons:n=2000,seed=2";
-// What the tool is for, at a glance: the same samples, straight OT lines vs curved flow matching.
-const char* const kDefaultScenario = R"json({
-  "name": "Gaussian \u2192 moons: optimal transport vs flow matching",
-  "source": "gaussian:n=2000,mean=0;0,cov=1;0;0;1,seed=1",
-  "target": "moons:n=2000,seed=2",
-  "frames": 61,
-  "panels": [
-    {"dynamics": "ot-displacement", "method": "exact", "title": "optimal transport (exact plan)"},
-    {"dynamics": "flow-matching", "field": "closed-form", "integrator": "rk4", "steps": 100, "title": "flow matching (closed-form field)"}
-  ]
-})json";
+// The opening scene is a preset like the others (resources/scenarios/default.json), compiled in as a
+// Qt resource so that the app opens it wherever it is installed.
+tl::Scenario defaultScenario() {
+    QFile f(":/scenarios/default.json");
+    if (!f.open(QIODevice::ReadOnly)) throw tl::Error("the default scenario is missing from the build (:/scenarios/default.json)");
+    return tl::parseScenario(f.readAll().toStdString(), QDir::currentPath().toStdString(), "default scenario");
+}
 
 // "gaussian:n=2000,..." -> "gaussian"; "data/x.csv" -> "x.csv".
 QString kindOf(const QString& spec) {
@@ -76,8 +72,8 @@ bool saveAtomically(const QImage& image, const QString& path, QString* error) {
 // The command line, declared once for the GUI and the display-less --help / --version path.
 struct CommandLine {
     QCommandLineParser parser;
-    QCommandLineOption source{"source", "Source measure SPEC (e.g. gaussian:n=2000,seed=1).", "SPEC", kDefaultSource};
-    QCommandLineOption target{"target", "Target measure SPEC (e.g. moons:n=2000,seed=2).", "SPEC", kDefaultTarget};
+    QCommandLineOption source{"source", "Source measure SPEC (e.g. gaussian:n=2000,seed=1); default: the scenario's.", "SPEC"};
+    QCommandLineOption target{"target", "Target measure SPEC (e.g. moons:n=2000,seed=2); default: the scenario's.", "SPEC"};
     QCommandLineOption scenario{"scenario", "Scenario JSON to open (default: Gaussian -> moons, OT vs flow matching).", "FILE"};
     QCommandLineOption screenshot{"screenshot", "Wait for the frames, save the window at --time as a PNG to FILE and exit.", "FILE"};
     QCommandLineOption time{"time", "Time in [0, 1] shown by --screenshot (default 0.5).", "T", "0.5"};
@@ -165,7 +161,7 @@ int main(int argc, char** argv) {
         if (cli.parser.isSet(cli.scenario)) {
             scenario = tl::loadScenario(cli.parser.value(cli.scenario).toStdString());
         } else {
-            scenario = tl::parseScenario(kDefaultScenario, QDir::currentPath().toStdString(), "default scenario");
+            scenario = defaultScenario();
         }
         if (cli.parser.isSet(cli.source)) scenario.source = sourceSpec.toStdString();
         if (cli.parser.isSet(cli.target)) scenario.target = targetSpec.toStdString();
@@ -178,7 +174,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         if (headless) return fail(QString::fromUtf8(e.what()));
         startupError = QString::fromUtf8(e.what());
-        scenario = tl::parseScenario(kDefaultScenario, QDir::currentPath().toStdString(), "default scenario");
+        scenario = defaultScenario();
     }
     bool timeOk = false;
     const double shotTime = cli.parser.value(cli.time).toDouble(&timeOk);
