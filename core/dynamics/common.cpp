@@ -45,21 +45,40 @@ GaussianOverlay interpolantOverlay(double t, const Eigen::VectorXd& m0, const Ei
 
 bool emitFrames(const OdeTrajectory& traj, const VelocityField& field, const Eigen::MatrixXd* snapped, const std::vector<double>& weights,
                 const std::vector<double>& times, RunContext& ctx, const std::function<void(Frame&)>& decorate) {
+    FrameStream stream(field, weights, times, ctx, decorate);
+    return stream.finish(traj, snapped);
+}
+
+FrameStream::FrameStream(const VelocityField& field, const std::vector<double>& weights, const std::vector<double>& times, RunContext& ctx,
+                         std::function<void(Frame&)> decorate)
+    : field_(field), weights_(weights), times_(times), ctx_(ctx), decorate_(std::move(decorate)) {}
+
+void FrameStream::publishNext(const OdeTrajectory& traj, const Eigen::MatrixXd* snapped) {
+    const double t = times_[next_++];
     const double tEnd = traj.times.back();
-    for (double t : times) {
-        if (ctx.cancelled()) return false;
-        Eigen::MatrixXd X, V;
-        if (!snapped || t <= tEnd) {
-            X = stateAt(traj, t);
-            V = field(std::min(t, tEnd), X);
-        } else {
-            const double u = (t - tEnd) / (1 - tEnd);
-            X = (1 - u) * traj.states.back() + u * *snapped;
-            V = (*snapped - traj.states.back()) / (1 - tEnd);
-        }
-        Frame f = makeFrame(t, X, weights, &V);
-        if (decorate) decorate(f);
-        ctx.publish(std::move(f));
+    Eigen::MatrixXd X, V;
+    if (!snapped || t <= tEnd) {
+        X = stateAt(traj, t);
+        V = field_(std::min(t, tEnd), X);
+    } else {
+        const double u = (t - tEnd) / (1 - tEnd);
+        X = (1 - u) * traj.states.back() + u * *snapped;
+        V = (*snapped - traj.states.back()) / (1 - tEnd);
+    }
+    Frame f = makeFrame(t, X, weights_, &V);
+    if (decorate_) decorate_(f);
+    ctx_.publish(std::move(f));
+}
+
+void FrameStream::reached(const OdeTrajectory& traj) {
+    // A frame exactly at the current end waits for the next step (or finish: it may be snapped).
+    while (next_ < times_.size() && times_[next_] < traj.times.back() && !ctx_.cancelled()) publishNext(traj, nullptr);
+}
+
+bool FrameStream::finish(const OdeTrajectory& traj, const Eigen::MatrixXd* snapped) {
+    while (next_ < times_.size()) {
+        if (ctx_.cancelled()) return false;
+        publishNext(traj, snapped);
     }
     return true;
 }

@@ -32,6 +32,29 @@ GaussianOverlay interpolantOverlay(double t, const Eigen::VectorXd& m0, const Ei
 bool emitFrames(const OdeTrajectory& traj, const VelocityField& field, const Eigen::MatrixXd* snapped, const std::vector<double>& weights,
                 const std::vector<double>& times, RunContext& ctx, const std::function<void(Frame&)>& decorate);
 
+// The same, streamed: reached() (pass it as integrate's onStep) publishes every frame whose time the
+// trajectory has passed, while the integration runs, so a panel moves after its first steps;
+// finish() publishes the rest (as emitFrames) and returns false if cancelled.
+class FrameStream {
+public:
+    FrameStream(const VelocityField& field, const std::vector<double>& weights, const std::vector<double>& times, RunContext& ctx,
+                std::function<void(Frame&)> decorate = {});
+    void reached(const OdeTrajectory& traj);
+    bool finish(const OdeTrajectory& traj, const Eigen::MatrixXd* snapped = nullptr);
+    std::function<void(const OdeTrajectory&)> onStep() {
+        return [this](const OdeTrajectory& t) { reached(t); };
+    }
+
+private:
+    void publishNext(const OdeTrajectory& traj, const Eigen::MatrixXd* snapped);  // not "emit": a Qt macro
+    const VelocityField& field_;
+    const std::vector<double>& weights_;
+    const std::vector<double>& times_;
+    RunContext& ctx_;
+    std::function<void(Frame&)> decorate_;
+    std::size_t next_ = 0;
+};
+
 // The law a closed-form field needs, or a tl::Error saying plainly why the panel cannot run.
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role);
 const GaussianMixture& requireGaussian(const Measure& m, const std::string& who, const std::string& role);

@@ -61,6 +61,16 @@ public:
 
         const Eigen::MatrixXd X0 = toMatrix(x);
         const std::vector<double>& w = x.weights;
+        const Eigen::VectorXd m0 = law.mean(), m1 = gaussianTarget ? target.law->mean() : y.mean();
+        const Eigen::MatrixXd s0 = law.covariance(), s1 = gaussianTarget ? target.law->covariance() : y.covariance();
+        const VelocityField velocity = [&](double t, const Eigen::MatrixXd& X) {
+            Eigen::MatrixXd V;
+            evaluate(t, X, V, nullptr);
+            --nfe;  // the frames' velocities for drawing are not the sampler's evaluations
+            return V;
+        };
+        // Frames are published while sampling (a panel moves after its first steps).
+        FrameStream stream(velocity, w, times, ctx, [&](Frame& f) { f.overlays.push_back(interpolantOverlay(f.t, m0, s0, m1, s1)); });
         OdeTrajectory tr;
         double sdeEnergy = 0;
         Eigen::MatrixXd driftDisplacement;
@@ -73,7 +83,7 @@ public:
             OdeOptions oo;
             oo.method = parseIntegrator(p.choice("integrator"));
             oo.steps = steps;
-            tr = integrate(field, X0, 0.0, tEnd, oo, [&] { return !ctx.cancelled(); });
+            tr = integrate(field, X0, 0.0, tEnd, oo, [&] { return !ctx.cancelled(); }, stream.onStep());
             if (tr.cancelled) return {nfe, 0, "", true};
         } else {
             Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
@@ -98,6 +108,7 @@ public:
                 if (!X.allFinite()) throw Error("diffusion: the SDE blew up at t = " + std::to_string(t + h));
                 tr.times.push_back(k + 1 == steps ? tEnd : (k + 1) * h);
                 tr.states.push_back(X);
+                stream.reached(tr);
                 if (ctx.progress) ctx.progress(static_cast<double>(k + 1) / steps, "sampling");
             }
         }
@@ -114,15 +125,7 @@ public:
         Eigen::MatrixXd snapped = tr.states.back();
         if (!gaussianTarget) post->evaluate(tEnd, tr.states.back(), snapped);  // final denoising step (Tweedie)
         const long samplingNfe = nfe;
-        const Eigen::VectorXd m0 = law.mean(), m1 = gaussianTarget ? target.law->mean() : y.mean();
-        const Eigen::MatrixXd s0 = law.covariance(), s1 = gaussianTarget ? target.law->covariance() : y.covariance();
-        const VelocityField velocity = [&](double t, const Eigen::MatrixXd& X) {
-            Eigen::MatrixXd V;
-            evaluate(t, X, V, nullptr);
-            return V;
-        };
-        sum.cancelled = !emitFrames(tr, velocity, gaussianTarget ? nullptr : &snapped, w, times, ctx,
-                                    [&](Frame& f) { f.overlays.push_back(interpolantOverlay(f.t, m0, s0, m1, s1)); });
+        sum.cancelled = !stream.finish(tr, gaussianTarget ? nullptr : &snapped);
         sum.nfe = samplingNfe;
         sum.note = std::string(sde ? "reverse SDE (Euler-Maruyama)" : "probability-flow ODE") +
                    (gaussianTarget ? ", Gaussian score" : ", empirical score; integrated to 1 - delta, then denoised");

@@ -52,13 +52,14 @@ public:
                 return V;
             };
             if (ctx.progress) ctx.progress(0, "integrating");
-            const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing);
+            FrameStream stream(field, w, times, ctx, [&](Frame& f) {
+                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
+            });
+            const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
             if (tr.cancelled) return {tr.nfe, 0, "", true};
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
-            sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, [&](Frame& f) {
-                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
-            });
+            sum.cancelled = !stream.finish(tr);
             return sum;
         }
 
@@ -75,13 +76,14 @@ public:
             const double tEnd = 1 - p.real("delta");
             VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return post.flowVelocity(t, X); };
             if (ctx.progress) ctx.progress(0, "integrating");
-            const OdeTrajectory tr = integrate(field, X0, 0.0, tEnd, oo, keepGoing);
+            FrameStream stream(field, w, times, ctx, interpolant);
+            const OdeTrajectory tr = integrate(field, X0, 0.0, tEnd, oo, keepGoing, stream.onStep());
             if (tr.cancelled) return {tr.nfe, 0, "", true};
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
             Eigen::MatrixXd snapped;
             post.evaluate(tEnd, tr.states.back(), snapped);
-            sum.cancelled = !emitFrames(tr, field, &snapped, w, times, ctx, interpolant);
+            sum.cancelled = !stream.finish(tr, &snapped);
             sum.note = "integrated to t = 1 - " + paramText(p.real("delta")) + ", then snapped to E[x1 | x]";
             return sum;
         }
@@ -104,11 +106,12 @@ public:
         });
         if (ctx.cancelled()) return {0, 0, "", true};
         VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return net.velocity(t, X); };
-        const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing);
+        FrameStream stream(field, w, times, ctx, interpolant);
+        const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
         if (tr.cancelled) return {tr.nfe, 0, "", true};
         sum.nfe = tr.nfe;
         sum.straightness = straightness(tr, w);
-        sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, interpolant);
+        sum.cancelled = !stream.finish(tr);
         sum.note = "MLP trained for " + std::to_string(mo.iterations) + " iterations, final loss " + paramText(net.lastLoss());
         return sum;
     }

@@ -114,11 +114,12 @@ public:
             OdeOptions oo;
             oo.method = Integrator::Rk4;
             oo.steps = static_cast<int>(p.integer("steps"));
-            const OdeTrajectory tr = integrate(field, P0, 0.0, 1.0, oo, [&] { return !ctx.cancelled(); });
+            FrameStream stream(field, w, times, ctx, [&](Frame& f) { overlays(f, f.t); });
+            const OdeTrajectory tr = integrate(field, P0, 0.0, 1.0, oo, [&] { return !ctx.cancelled(); }, stream.onStep());
             if (tr.cancelled) return {tr.nfe, 0, "", true};
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
-            sum.cancelled = !emitFrames(tr, field, nullptr, w, times, ctx, [&](Frame& f) { overlays(f, f.t); });
+            sum.cancelled = !stream.finish(tr);
             sum.note = "Bures geodesic with gauge rotation lambda = " + paramText(lambda);
             return sum;
         }

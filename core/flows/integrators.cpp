@@ -34,7 +34,7 @@ void checkFinite(const Eigen::MatrixXd& X, double t) {
 }  // namespace
 
 OdeTrajectory integrate(const VelocityField& field, const Eigen::MatrixXd& X0, double t0, double t1, const OdeOptions& opt,
-                        const std::function<bool()>& keepGoing) {
+                        const std::function<bool()>& keepGoing, const std::function<void(const OdeTrajectory&)>& onStep) {
     OdeTrajectory tr;
     tr.times.push_back(t0);
     tr.states.push_back(X0);
@@ -72,6 +72,7 @@ OdeTrajectory integrate(const VelocityField& field, const Eigen::MatrixXd& X0, d
             checkFinite(X, tn);
             tr.times.push_back(tn);
             tr.states.push_back(X);
+            if (onStep) onStep(tr);
         }
         return tr;
     }
@@ -111,6 +112,7 @@ OdeTrajectory integrate(const VelocityField& field, const Eigen::MatrixXd& X0, d
             k1 = k7;
             tr.times.push_back(t >= t1 - 1e-14 * std::abs(span) ? t1 : t);
             tr.states.push_back(X);
+            if (onStep) onStep(tr);
         }
         h *= std::clamp(0.9 * std::pow(std::max(en, 1e-10), -0.2), 0.2, 5.0);
         if (h < 1e-12 * std::abs(span)) throw Error("dopri5 step size underflow at t = " + std::to_string(t));

@@ -33,8 +33,10 @@ struct OdeTrajectory {
 // Integrates from (t0, X0) to t1, keeping every step's state. `keepGoing` (optional) is asked
 // before each step; returning false stops (cancelled = true). Throws tl::Error if the state
 // becomes non-finite (a blow-up), naming the time.
+// `onStep` (optional) sees the trajectory so far after every accepted step (frames are published
+// while the integration runs: FrameStream).
 OdeTrajectory integrate(const VelocityField& field, const Eigen::MatrixXd& X0, double t0, double t1, const OdeOptions& opt,
-                        const std::function<bool()>& keepGoing = {});
+                        const std::function<bool()>& keepGoing = {}, const std::function<void(const OdeTrajectory&)>& onStep = {});
 
 // Positions at time t by linear interpolation between the recorded steps (particles move on a
 // straight segment within a step, as the integrator's own discrete path does for Euler).
