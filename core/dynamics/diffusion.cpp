@@ -84,7 +84,7 @@ public:
             oo.method = parseIntegrator(p.choice("integrator"));
             oo.steps = steps;
             tr = integrate(field, X0, 0.0, tEnd, oo, [&] { return !ctx.cancelled(); }, stream.onStep());
-            if (tr.cancelled) return {nfe, 0, "", true};
+            if (tr.cancelled) return RunSummary::cancelledAfter(nfe);
         } else {
             Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
             const double h = tEnd / steps;
@@ -95,7 +95,7 @@ public:
             tr.times.push_back(0.0);
             tr.states.push_back(X);
             for (int k = 0; k < steps; ++k) {
-                if (ctx.cancelled()) return {nfe, 0, "", true};
+                if (ctx.cancelled()) return RunSummary::cancelledAfter(nfe);
                 const double t = k * h;
                 evaluate(t, X, v, &s);
                 sdeEnergy += h * a.dot(v.rowwise().squaredNorm());  // int |v_t(x_t)|^2 dt along the sampled path

@@ -77,11 +77,8 @@ public:
             return !ctx.cancelled();
         };
         const eulerian::BenamouBrenierResult r = eulerian::benamouBrenier(p0.grid, p1.grid, o);
+        if (r.cancelled || ctx.cancelled()) return RunSummary::cancelledAfter();
         RunSummary sum;
-        if (r.cancelled || ctx.cancelled()) {
-            sum.cancelled = true;
-            return sum;
-        }
         const auto bures = buresOf(source, target);
         const int K = r.timeSteps;
         for (double t : times) {
@@ -144,11 +141,7 @@ public:
             o.threads = ctx.threads;
             o.progress = [&](int, double, double) { return !ctx.cancelled(); };
             bb = eulerian::benamouBrenier(p0.grid, p1.grid, o);
-            if (bb->cancelled || ctx.cancelled()) {
-                RunSummary c;
-                c.cancelled = true;
-                return c;
-            }
+            if (bb->cancelled || ctx.cancelled()) return RunSummary::cancelledAfter();
         }
         // rho_t and d/dt rho_t on the grid (cell values as densities).
         auto gaussianOnGrid = [&](const Eigen::Vector2d& m, const Eigen::Matrix2d& S) {

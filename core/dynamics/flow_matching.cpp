@@ -56,7 +56,7 @@ public:
                 f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
             });
             const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
-            if (tr.cancelled) return {tr.nfe, 0, "", true};
+            if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
             sum.cancelled = !stream.finish(tr);
@@ -78,7 +78,7 @@ public:
             if (ctx.progress) ctx.progress(0, "integrating");
             FrameStream stream(field, w, times, ctx, interpolant);
             const OdeTrajectory tr = integrate(field, X0, 0.0, tEnd, oo, keepGoing, stream.onStep());
-            if (tr.cancelled) return {tr.nfe, 0, "", true};
+            if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
             Eigen::MatrixXd snapped;
@@ -104,11 +104,11 @@ public:
                 ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
             return !ctx.cancelled();
         });
-        if (ctx.cancelled()) return {0, 0, "", true};
+        if (ctx.cancelled()) return RunSummary::cancelledAfter();
         VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return net.velocity(t, X); };
         FrameStream stream(field, w, times, ctx, interpolant);
         const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
-        if (tr.cancelled) return {tr.nfe, 0, "", true};
+        if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
         sum.nfe = tr.nfe;
         sum.straightness = straightness(tr, w);
         sum.cancelled = !stream.finish(tr);

@@ -79,7 +79,7 @@ public:
             so.computeBarycentricMap = true;
             so.progress = [&](int, double) { return !ctx.cancelled(); };
             const SinkhornResult r = sinkhorn(x, y, so);
-            if (r.status == OtStatus::Cancelled) return {0, 0, "", true};
+            if (r.status == OtStatus::Cancelled) return RunSummary::cancelledAfter();
             if (r.status == OtStatus::NumericalError) throw Error("ot-displacement: " + r.message);
             P0 = toMatrix(x);
             P1 = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(r.barycentricMap.data(), P0.rows(), x.dim);
@@ -92,7 +92,7 @@ public:
             P1 = P1.rowwise() + bures.m1.transpose();
             w = x.weights;
         }
-        if (ctx.cancelled()) return {0, 0, "", true};
+        if (ctx.cancelled()) return RunSummary::cancelledAfter();
 
         auto overlays = [&](Frame& f, double t) {
             if (haveBures) f.overlays.push_back({"Bures geodesic", bures.meanAt(t), bures.covarianceAt(t)});
@@ -116,7 +116,7 @@ public:
             oo.steps = static_cast<int>(p.integer("steps"));
             FrameStream stream(field, w, times, ctx, [&](Frame& f) { overlays(f, f.t); });
             const OdeTrajectory tr = integrate(field, P0, 0.0, 1.0, oo, [&] { return !ctx.cancelled(); }, stream.onStep());
-            if (tr.cancelled) return {tr.nfe, 0, "", true};
+            if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
             sum.nfe = tr.nfe;
             sum.straightness = straightness(tr, w);
             sum.cancelled = !stream.finish(tr);
@@ -125,7 +125,7 @@ public:
         }
         const Eigen::MatrixXd V = P1 - P0;
         for (std::size_t k = 0; k < times.size(); ++k) {
-            if (ctx.cancelled()) return {0, 0, "", true};
+            if (ctx.cancelled()) return RunSummary::cancelledAfter();
             const double t = times[k];
             Frame f = makeFrame(t, (1 - t) * P0 + t * P1, w, &V);
             overlays(f, t);

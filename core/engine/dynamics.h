@@ -53,6 +53,13 @@ struct RunSummary {
     // (NaN = null, e.g. closure_blow_up_time with no blow-up) and tables (rows of numbers, e.g. teacher).
     std::vector<std::pair<std::string, double>> extras = {};
     std::vector<std::pair<std::string, std::vector<std::vector<double>>>> tables = {};
+    // What a run returns when it was cancelled (with the evaluations it had made).
+    static RunSummary cancelledAfter(long nfe = 0) {
+        RunSummary s;
+        s.nfe = nfe;
+        s.cancelled = true;
+        return s;
+    }
 };
 
 class Dynamics {

@@ -459,6 +459,52 @@ private slots:
         QVERIFY2(eFd < 1e-5, qPrintable(QString("score vs finite differences %1").arg(eFd)));
     }
 
+    // The score formula itself, independently of the posterior means both fields share: for a
+    // standard Gaussian source, x_t = (1-t) x0 + t x1 gives v_t(x) = (x + (1-t) grad log rho_t(x)) / t
+    // (science.md §2). Here the score is the brute-force gradient of the explicit mixture density
+    // rho_t = sum_j b_j N(t y_j, (1-t)^2 I), and v must match both fields of the code to roundoff.
+    void scoreFormulaAgainstBruteForceScore_data() {
+        QTest::addColumn<double>("t");
+        for (double t : {0.1, 0.5, 0.9}) QTest::addRow("t=%g", t) << t;
+    }
+    void scoreFormulaAgainstBruteForceScore() {
+        QFETCH(double, t);
+        tl::GaussianMixture law;
+        law.components.push_back({1.0, VectorXd::Zero(2), MatrixXd::Identity(2, 2)});
+        MatrixXd Y(5, 2);
+        Y << 1.2, 0.4, -0.7, 1.5, 0.3, -1.2, 2.1, 0.9, -1.6, -0.5;
+        const tl::PointCloud target = cloudOf(Y, {1, 3, 2, 1, 0.5});
+        const VectorXd b = Eigen::Map<const VectorXd>(target.weights.data(), 5);
+        const tl::EmpiricalPosterior post(law, target, 1);
+        tl::Rng rng(91);
+        const MatrixXd X = gaussianSamples(9, VectorXd::Zero(2), MatrixXd::Identity(2, 2), rng);
+        const MatrixXd V = post.flowVelocity(t, X), VS = post.velocityFromScore(t, X);
+        double worst = 0;
+        for (int i = 0; i < X.rows(); ++i) {
+            const VectorXd x = X.row(i).transpose();
+            // grad log sum_j b_j exp(-|x - t y_j|^2 / (2 (1-t)^2)), written out here
+            double mx = -INFINITY;
+            std::vector<double> lw(5);
+            for (int j = 0; j < 5; ++j) {
+                lw[j] = std::log(b[j]) - (x - t * Y.row(j).transpose()).squaredNorm() / (2 * (1 - t) * (1 - t));
+                mx = std::max(mx, lw[j]);
+            }
+            double z = 0;
+            VectorXd num = VectorXd::Zero(2);
+            for (int j = 0; j < 5; ++j) {
+                const double w = std::exp(lw[j] - mx);
+                z += w;
+                num += w * (t * Y.row(j).transpose() - x) / ((1 - t) * (1 - t));
+            }
+            const VectorXd score = num / z;
+            const VectorXd v = (x + (1 - t) * score) / t;
+            worst = std::max({worst, (V.row(i).transpose() - v).norm() / std::max(1.0, v.norm()),
+                              (VS.row(i).transpose() - v).norm() / std::max(1.0, v.norm())});
+        }
+        qInfo("t=%.1f: (x + (1-t) score)/t vs flowVelocity and velocityFromScore: %.2g", t, worst);
+        QVERIFY2(worst < 1e-9, qPrintable(QString("relative error %1").arg(worst)));
+    }
+
     // Prop. 3.3: the velocity from the score (Tweedie) equals the FM velocity pointwise for t in
     // (0, 1); both are roundoff-level evaluations of the same quantity (1e-9 relative).
     void velocityFromScoreEqualsFlow_data() {

@@ -4,6 +4,7 @@
 // exportFrameData writes panel<k>/frame_<ffff>.{csv,vtp}, panel<k>.pvd, metrics.csv and scenario.json,
 // refuses a non-empty or parentless folder, and leaves nothing (no folder, no temporary) when cancelled.
 #include "engine/frame_io.h"
+#include "engine/kde.h"
 #include "engine/scenario.h"
 #include "measure/csv.h"
 #include "util/error.h"
@@ -131,6 +132,51 @@ class TestFrameIo : public QObject {
     Q_OBJECT
 
 private slots:
+    // The density layer's KDE (core/engine/kde.h): mass 1, the peak at the mean with the closed-form
+    // height 1 / (2 pi (s^2 + h^2)) of a Gaussian's Gaussian-kernel KDE, tails, degenerate input.
+    void kdeOfAGaussianIntegratesToOneAndPeaksAtTheMean() {
+        // 4000 samples of N((0.5, -0.3), 0.7^2 I).
+        const double mx = 0.5, my = -0.3, sigma = 0.7;
+        const int n = 4000;
+        tl::Frame f;
+        f.dim = 2;
+        tl::Rng rng(7);
+        for (int i = 0; i < n; ++i) {
+            f.positions.push_back(mx + sigma * rng.normal());
+            f.positions.push_back(my + sigma * rng.normal());
+            f.weights.push_back(1.0 / n);
+        }
+        const double x0 = mx - 6 * sigma, x1 = mx + 6 * sigma, y0 = my - 6 * sigma, y1 = my + 6 * sigma;
+        const int nx = 120, ny = 100;
+        const double hx = (x1 - x0) / nx, hy = (y1 - y0) / ny;
+        for (double bw : {0.0, 0.3}) {
+            const std::vector<float> g = tl::kdeGrid(f, x0, x1, y0, y1, nx, ny, bw);
+            QCOMPARE(g.size(), std::size_t(nx) * ny);
+            double mass = 0;
+            std::size_t best = 0;
+            for (std::size_t k = 0; k < g.size(); ++k) {
+                QVERIFY(g[k] >= 0);
+                mass += g[k] * hx * hy;
+                if (g[k] > g[best]) best = k;
+            }
+            QVERIFY2(std::abs(mass - 1) < 0.02, qPrintable(QString("bandwidth %1: mass %2").arg(bw).arg(mass)));
+            const double px = x0 + (best % nx + 0.5) * hx, py = y0 + (best / nx + 0.5) * hy;
+            QVERIFY2(std::hypot(px - mx, py - my) < 0.25 * sigma, qPrintable(QString("peak at (%1, %2)").arg(px).arg(py)));
+            // The KDE of N(m, s^2 I) with a Gaussian kernel of width h peaks at 1 / (2 pi (s^2 + h^2)).
+            const double h = bw > 0 ? bw : sigma * std::pow(double(n), -1.0 / 6.0);
+            const double expected = 1.0 / (2 * M_PI * (sigma * sigma + h * h));
+            QVERIFY2(std::abs(g[best] / expected - 1) < 0.12, qPrintable(QString("bandwidth %1: peak %2, expected %3").arg(bw).arg(g[best]).arg(expected)));
+            // Three sigma out, the density is e^-4.5 of the peak or so.
+            const int cx = static_cast<int>((mx + 3 * sigma - x0) / hx), cy = static_cast<int>((my - y0) / hy);
+            QVERIFY(g[std::size_t(cy) * nx + cx] < 0.05 * g[best]);
+        }
+        // Degenerate input: zeros, not NaN.
+        tl::Frame empty;
+        const auto z = tl::kdeGrid(empty, 0, 1, 0, 1, 8, 8);
+        QCOMPARE(z.size(), std::size_t(64));
+        QVERIFY(std::all_of(z.begin(), z.end(), [](float v) { return v == 0.0f; }));
+    }
+
     // frameCsv -> parseCsv gives back exactly the frame's positions (shortest round-trip doubles), in
     // order, for d = 1, 2, 3; the header names the coordinates.
     void csvRoundTrip_data() {

@@ -1,7 +1,7 @@
 // Tests the app window's features (issue 4 §4) through CompareWindow's public API, the way a user or a
 // script reaches them: the title, particles drawn where the shown frame says (framebuffer pixels at
 // projected positions), linked cameras (the same world point lands on the same pixel in every view, also
-// after a wheel zoom), layers (density and trajectories change the pixels; kdeGrid and frameVelocities
+// after a wheel zoom), layers (density and trajectories change the pixels; frameVelocities
 // checked against closed forms), live parameter edits and adding/removing panels (NFE in the metrics
 // table), an event loop that stays responsive while a large run computes (longest timer gap, printed),
 // exports (MP4 / GIF / PNG sequence checked with ffprobe, frame data files, cancel leaves nothing, export
@@ -441,49 +441,6 @@ private slots:
         w.setLayers(l);
         const int inkP0 = countPixels(v->grabImage(), isNotBackground);
         QVERIFY2(std::abs(inkT0 - inkP0) <= inkP0 / 50, qPrintable(QString("t = 0: %1 vs %2 pixels").arg(inkT0).arg(inkP0)));
-    }
-
-    void kdeOfAGaussianIntegratesToOneAndPeaksAtTheMean() {
-        // 4000 samples of N((0.5, -0.3), 0.7^2 I).
-        const double mx = 0.5, my = -0.3, sigma = 0.7;
-        const int n = 4000;
-        tl::Frame f;
-        f.dim = 2;
-        tl::Rng rng(7);
-        for (int i = 0; i < n; ++i) {
-            f.positions.push_back(mx + sigma * rng.normal());
-            f.positions.push_back(my + sigma * rng.normal());
-            f.weights.push_back(1.0 / n);
-        }
-        const double x0 = mx - 6 * sigma, x1 = mx + 6 * sigma, y0 = my - 6 * sigma, y1 = my + 6 * sigma;
-        const int nx = 120, ny = 100;
-        const double hx = (x1 - x0) / nx, hy = (y1 - y0) / ny;
-        for (double bw : {0.0, 0.3}) {
-            const std::vector<float> g = tl::ui::kdeGrid(f, x0, x1, y0, y1, nx, ny, bw);
-            QCOMPARE(g.size(), std::size_t(nx) * ny);
-            double mass = 0;
-            std::size_t best = 0;
-            for (std::size_t k = 0; k < g.size(); ++k) {
-                QVERIFY(g[k] >= 0);
-                mass += g[k] * hx * hy;
-                if (g[k] > g[best]) best = k;
-            }
-            QVERIFY2(std::abs(mass - 1) < 0.02, qPrintable(QString("bandwidth %1: mass %2").arg(bw).arg(mass)));
-            const double px = x0 + (best % nx + 0.5) * hx, py = y0 + (best / nx + 0.5) * hy;
-            QVERIFY2(std::hypot(px - mx, py - my) < 0.25 * sigma, qPrintable(QString("peak at (%1, %2)").arg(px).arg(py)));
-            // The KDE of N(m, s^2 I) with a Gaussian kernel of width h peaks at 1 / (2 pi (s^2 + h^2)).
-            const double h = bw > 0 ? bw : sigma * std::pow(double(n), -1.0 / 6.0);
-            const double expected = 1.0 / (2 * M_PI * (sigma * sigma + h * h));
-            QVERIFY2(std::abs(g[best] / expected - 1) < 0.12, qPrintable(QString("bandwidth %1: peak %2, expected %3").arg(bw).arg(g[best]).arg(expected)));
-            // Three sigma out, the density is e^-4.5 of the peak or so.
-            const int cx = static_cast<int>((mx + 3 * sigma - x0) / hx), cy = static_cast<int>((my - y0) / hy);
-            QVERIFY(g[std::size_t(cy) * nx + cx] < 0.05 * g[best]);
-        }
-        // Degenerate input: zeros, not NaN.
-        tl::Frame empty;
-        const auto z = tl::ui::kdeGrid(empty, 0, 1, 0, 1, 8, 8);
-        QCOMPARE(z.size(), std::size_t(64));
-        QVERIFY(std::all_of(z.begin(), z.end(), [](float v) { return v == 0.0f; }));
     }
 
     void frameVelocitiesUseCentralDifferences() {

@@ -105,8 +105,5 @@ ColorRanges shareColorRanges(const std::vector<PanelScene*>& scenes, const Color
 
 // Velocities of frame k of a run: the frame's own, or central finite differences of the positions.
 std::vector<double> frameVelocities(const std::vector<FramePtr>& frames, std::size_t k);
-// Binned Gaussian KDE on an nx x ny grid over [x0, x1] x [y0, y1] (cell centres), bandwidth by
-// Scott's rule unless bandwidth > 0; integrates to ~1 over the box (density per unit area).
-std::vector<float> kdeGrid(const Frame& f, double x0, double x1, double y0, double y1, int nx, int ny, double bandwidth = 0);
 
 }  // namespace tl::ui
