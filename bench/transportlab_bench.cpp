@@ -4,9 +4,13 @@
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <stop_token>
+#include <thread>
 #include <iostream>
+#include <mutex>
 #include <vector>
 
 #include "cli/args.h"
@@ -40,6 +44,8 @@ double peakRssMb() {
 }
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::atomic<bool> latencyDone{false};
 
 template <class T>
 json kernelCase(std::size_t n, std::size_t m, int threads, int reps, bool reference) {
@@ -77,14 +83,27 @@ int benchKernel(const tl::cli::Args& a) {
     return 0;
 }
 
+tl::SinkhornPrecision parsePrecision(const std::string& s) {
+    if (s == "auto") return tl::SinkhornPrecision::Auto;
+    if (s == "double") return tl::SinkhornPrecision::Double;
+    if (s == "float") return tl::SinkhornPrecision::Float;
+    throw tl::Error("--precision must be auto, double or float");
+}
+
+// Sinkhorn at --epsilon (--precision auto|double|float, default auto): with --converge a solve to
+// --tolerance (cost, iterations, how many ran in float, the L1 marginal error measured in double);
+// else seconds per iteration at the final epsilon (float: every iteration in float).
 int benchSinkhorn(const tl::cli::Args& a) {
     const auto x = tl::measureFromSpec(a.required("source")), y = tl::measureFromSpec(a.required("target"));
     tl::SinkhornOptions o;
     o.epsilon = a.real("epsilon", 0.1, 1e-12, 1e12);
     o.threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    o.precision = parsePrecision(a.text("precision", "auto"));
     json j;
     j["n"] = x.size();
     j["epsilon"] = o.epsilon;
+    j["precision"] = a.text("precision", "auto");
+    j["threads"] = tl::resolveThreads(o.threads);
     if (a.has("converge")) {  // a converged solve, for agreement checks
         o.tolerance = a.real("tolerance", 1e-9, 1e-300, 1);
         const auto t0 = Clock::now();
@@ -92,7 +111,9 @@ int benchSinkhorn(const tl::cli::Args& a) {
         j["seconds"] = since(t0);
         j["cost"] = r.cost;
         j["iterations"] = r.iterations;
+        j["float_iterations"] = r.floatIterations;
         j["marginal_error"] = r.marginalError;
+        j["status"] = tl::statusName(r.status);
     } else {  // time per iteration at the final epsilon: difference of two fixed-length runs
         o.epsilonScaling = false;
         o.tolerance = 1e-300;
@@ -116,6 +137,11 @@ int benchSinkhorn(const tl::cli::Args& a) {
     return 0;
 }
 
+// Exact OT (network simplex): best-of-reps wall seconds, cost, pivots; --threads for the simplex's
+// parallel parts (initial basis, long pricing scans; default 0 = all cores). Also the CPU seconds of
+// the process (user + system) over all reps divided by reps, a load-independent companion of the
+// wall time, and how long a stop request takes to be honoured (--cancel-after S: request a stop
+// after S seconds of the next solve and time the return).
 int benchExact(const tl::cli::Args& a) {
     const auto x = tl::measureFromSpec(a.required("source")), y = tl::measureFromSpec(a.required("target"));
     tl::ExactOptions o;
@@ -123,20 +149,105 @@ int benchExact(const tl::cli::Args& a) {
     const int reps = static_cast<int>(a.integer("reps", 3, 1, 100));
     double best = 1e300;
     tl::OtResult r;
+    auto cpu = [] {
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    };
+    const double c0 = cpu();
     for (int rep = 0; rep < reps; ++rep) {
         const auto t0 = Clock::now();
         r = tl::solveExact(x, y, o);
         best = std::min(best, since(t0));
     }
     json j;
+    j["cpu_seconds"] = (cpu() - c0) / reps;
+    if (a.has("cancel-after")) {
+        const double after = a.real("cancel-after", 0.5, 0, 1e6);
+        std::stop_source src;
+        o.stop = src.get_token();
+        double latency = 0;
+        std::thread stopper([&] {
+            std::this_thread::sleep_for(std::chrono::duration<double>(after));
+            const auto t1 = Clock::now();
+            src.request_stop();
+            while (!latencyDone.load()) std::this_thread::yield();
+            latency = since(t1);
+        });
+        const auto rc = tl::solveExact(x, y, o);
+        latencyDone.store(true);
+        stopper.join();
+        j["cancel_status"] = tl::statusName(rc.status);
+        j["cancel_latency_seconds"] = latency;
+    }
     j["seconds"] = best;  // includes the cost matrix, as ot.emd2 + ot.dist does
     j["cost"] = r.cost;
+    j["pivots"] = r.iterations;
+    j["threads"] = tl::resolveThreads(o.threads);
     j["n"] = x.size();
     j["peak_rss_mb"] = peakRssMb();
     std::cout << j.dump() << std::endl;
     return 0;
 }
 
+
+// Sinkhorn divergence over --frames frames x_k = (1 - t_k) x + t_k y_(i mod m), t_k = 0.8 k / frames
+// (particles moving towards the target, as the app's frames do), against the fixed target, at
+// --epsilon and --tolerance (default 1e-3, the app's metric): cold starts vs each frame warm-started
+// from the previous frame's potentials. Iterations (all three solves), seconds and the largest
+// difference between the two series of values.
+int benchDivergence(const tl::cli::Args& a) {
+    const auto x = tl::measureFromSpec(a.required("source")), y = tl::measureFromSpec(a.required("target"));
+    tl::SinkhornOptions o;
+    o.epsilon = a.real("epsilon", 0.1, 1e-12, 1e12);
+    o.tolerance = a.real("tolerance", 1e-3, 1e-300, 1);
+    o.threads = static_cast<int>(a.integer("threads", 0, 0, 256));
+    o.precision = parsePrecision(a.text("precision", "auto"));
+    const int frames = static_cast<int>(a.integer("frames", 6, 1, 1000));
+    std::vector<tl::PointCloud> xs;
+    for (int k = 0; k < frames; ++k) {
+        tl::PointCloud f = x;
+        const double t = 0.8 * k / frames;
+        for (std::size_t i = 0; i < f.size(); ++i)
+            for (int c = 0; c < f.dim; ++c) f.point(i)[c] = (1 - t) * x.point(i)[c] + t * y.point(i % y.size())[c];
+        xs.push_back(std::move(f));
+    }
+    json j;
+    j["n"] = x.size();
+    j["frames"] = frames;
+    j["epsilon"] = o.epsilon;
+    j["tolerance"] = o.tolerance;
+    int itCold = 0, itWarm = 0;
+    double maxDiff = 0, sCold = 0, sWarm = 0;
+    std::vector<double> cold;
+    auto t0 = Clock::now();
+    for (const auto& f : xs) {
+        const auto d = tl::solveSinkhornDivergence(f, y, o);
+        itCold += d.iterations();
+        cold.push_back(d.divergence);
+    }
+    sCold = since(t0);
+    t0 = Clock::now();
+    tl::SinkhornOptions w = o;
+    for (int k = 0; k < frames; ++k) {
+        const auto d = tl::solveSinkhornDivergence(xs[k], y, w);
+        itWarm += d.iterations();
+        maxDiff = std::max(maxDiff, std::abs(d.divergence - cold[k]));
+        w.initialF = d.f;
+        w.initialG = d.g;
+        w.initialSymmetricX = d.symmetricX;
+        w.initialSymmetricY = d.symmetricY;
+    }
+    sWarm = since(t0);
+    j["cold_iterations"] = itCold;
+    j["warm_iterations"] = itWarm;
+    j["cold_seconds"] = sCold;
+    j["warm_seconds"] = sWarm;
+    j["max_value_difference"] = maxDiff;
+    j["last_divergence"] = cold.back();
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
 
 // Closed-form flow-matching field (science.md §2) at N = M = n: seconds per evaluation and ns per
 // (particle, target) pair, beside the bare kernel on the same sizes (log-sum-exp, and the
@@ -249,20 +360,38 @@ int benchAttention(const tl::cli::Args& a) {
 }
 
 // Wall time of a whole scenario through the Runner (sampling, all panels, metrics), no file output.
+// A scenario as the app computes it: per panel the seconds until it moves (a frame past t = 0 is
+// there to draw), until all its frames are there, and until its run (metrics included) is done.
 int benchScenario(const tl::cli::Args& a) {
     const tl::Scenario sc = tl::loadScenario(a.required("scenario"));
     const auto t0 = Clock::now();
     tl::Runner runner(sc, static_cast<int>(a.integer("threads", 0, 0, 256)));
+    const std::size_t n = runner.panelCount(), frames = static_cast<std::size_t>(sc.frames);
+    std::mutex m;
+    std::vector<double> moving(n, -1), complete(n, -1);
+    runner.setUpdateCallback([&] {
+        std::lock_guard<std::mutex> lk(m);
+        for (std::size_t k = 0; k < n; ++k) {
+            const std::size_t have = runner.history(k)->size();
+            if (moving[k] < 0 && have >= 2) moving[k] = since(t0);
+            if (complete[k] < 0 && have >= frames) complete[k] = since(t0);
+        }
+    });
     runner.start();
     runner.waitIdle();
     json j;
     j["seconds"] = since(t0);
     j["scenario"] = sc.name;
     json panels = json::array();
-    for (std::size_t k = 0; k < runner.panelCount(); ++k) {
+    double firstAll = 0;
+    for (std::size_t k = 0; k < n; ++k) {
         const auto st = runner.status(k);
-        panels.push_back({{"dynamics", sc.panels[k].dynamics}, {"state", tl::panelStateName(st.state)}, {"seconds", st.seconds}, {"nfe", st.summary.nfe}});
+        std::lock_guard<std::mutex> lk(m);
+        firstAll = std::max(firstAll, moving[k]);
+        panels.push_back({{"dynamics", sc.panels[k].dynamics}, {"state", tl::panelStateName(st.state)}, {"seconds", st.seconds},
+                          {"moving_after", moving[k]}, {"frames_after", complete[k]}, {"nfe", st.summary.nfe}});
     }
+    j["all_moving_after"] = firstAll;
     j["panels"] = panels;
     j["peak_rss_mb"] = peakRssMb();
     std::cout << j.dump() << std::endl;
@@ -364,6 +493,9 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
     {"k1", true, "short run iterations"}, {"k2", true, "long run iterations"}, {"converge", false, "converged solve"},
     {"tolerance", true, "tolerance for --converge"}, {"scenario", true, "scenario JSON (scenario benchmark)"},
     {"time-steps", true, "time cells (benamou)"},
+    {"precision", true, "sinkhorn kernel precision: auto | double | float"},
+    {"cancel-after", true, "exact: request a stop after this many seconds and time the return"},
+    {"frames", true, "divergence: frames"},
 };
 
 }  // namespace
@@ -371,7 +503,7 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << "usage: transportlab-bench kernel|sinkhorn|exact|fm-field|pairforces|jko|attention|benamou|scenario [options]\n" << tl::cli::usageOf(kOptions);
+        std::cerr << "usage: transportlab-bench kernel|sinkhorn|divergence|exact|fm-field|pairforces|jko|attention|benamou|scenario [options]\n" << tl::cli::usageOf(kOptions);
         return 2;
     }
     try {
@@ -379,6 +511,7 @@ int main(int argc, char** argv) {
         tl::cli::Args a(std::vector<std::string>(args.begin() + 1, args.end()), kOptions);
         if (cmd == "kernel") return benchKernel(a);
         if (cmd == "sinkhorn") return benchSinkhorn(a);
+        if (cmd == "divergence") return benchDivergence(a);
         if (cmd == "exact") return benchExact(a);
         if (cmd == "fm-field") return benchFmField(a);
         if (cmd == "pairforces") return benchPairForces(a);

@@ -78,7 +78,8 @@ void addFrameMetrics(Frame& f, const Frame* previous) {
     f.setMetric("path_length", path);
 }
 
-double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop) {
+double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop,
+                       SinkhornDivergenceResult* warm) {
     SinkhornOptions o;
     o.epsilon = epsilon;
     o.tolerance = 1e-3;  // a display metric: marginals to 0.1% are plenty
@@ -87,7 +88,19 @@ double frameDivergence(const Frame& f, const PointCloud& target, double epsilon,
     o.progress = [&](int, double) { return !stop.stop_requested(); };
     PointCloud pc = frameCloud(f);
     pc.normalizeWeights();
-    return sinkhornDivergence(pc, target, o);
+    if (warm) {
+        // Only potentials of the right sizes (a frame of another run, another target: cold start).
+        if (warm->f.size() == pc.size() && warm->g.size() == target.size()) {
+            o.initialF = warm->f;
+            o.initialG = warm->g;
+        }
+        if (warm->symmetricX.size() == pc.size()) o.initialSymmetricX = warm->symmetricX;
+        if (warm->symmetricY.size() == target.size()) o.initialSymmetricY = warm->symmetricY;
+    }
+    SinkhornDivergenceResult r = solveSinkhornDivergence(pc, target, o);
+    const double d = r.divergence;
+    if (warm) *warm = std::move(r);
+    return d;
 }
 
 }  // namespace tl

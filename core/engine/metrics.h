@@ -4,6 +4,7 @@
 #include <stop_token>
 
 #include "engine/frame.h"
+#include "ot/sinkhorn.h"
 #include "measure/point_cloud.h"
 
 namespace tl {
@@ -22,6 +23,9 @@ GridMoments gridMoments(const DensityGrid& g);
 void addFrameMetrics(Frame& f, const Frame* previous);
 PointCloud frameCloud(const Frame& f);
 // Stops early (throws tl::Error) when `stop` is requested.
-double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop = {});
+// `warm` (optional, in/out): the previous frame's potentials against the same target (same sizes):
+// the solve starts from them and leaves this frame's there (frames of a run move a little each time).
+double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop = {},
+                       SinkhornDivergenceResult* warm = nullptr);
 
 }  // namespace tl

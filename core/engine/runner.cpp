@@ -434,6 +434,7 @@ void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token
         }
         notify();
         const std::size_t stride = std::max<std::size_t>(1, (times.size() - 1) / 5);
+        SinkhornDivergenceResult warm;  // each frame's solve starts from the previous frame's potentials
         for (std::size_t i = 0; i < history->size() && !ctx.cancelled(); ++i) {
             if (!(i % stride == 0 || i + 1 == history->size())) continue;
             const FramePtr f = history->at(i);
@@ -443,13 +444,16 @@ void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token
                 double dv = std::numeric_limits<double>::quiet_NaN();
                 if (atSource) {
                     std::lock_guard<std::mutex> lk(m_);
-                    dv = sourceDivergence_;
+                    if (sourceDivergence_) {
+                        dv = sourceDivergence_->divergence;
+                        warm = *sourceDivergence_;
+                    }
                 }
                 if (!std::isfinite(dv)) {
-                    dv = frameDivergence(*f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop);
+                    dv = frameDivergence(*f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop, &warm);
                     if (atSource && !ctx.cancelled()) {
                         std::lock_guard<std::mutex> lk(m_);
-                        sourceDivergence_ = dv;
+                        sourceDivergence_ = std::make_shared<const SinkhornDivergenceResult>(warm);
                     }
                 }
                 auto g = std::make_shared<Frame>(*f);

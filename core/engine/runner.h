@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/dynamics.h"
+#include "ot/sinkhorn.h"
 #include "engine/frame.h"
 #include "engine/scenario.h"
 
@@ -104,7 +105,8 @@ private:
     std::shared_ptr<const Measure> source_, target_;
     std::vector<TimedMeasure> snapshots_;
     std::string error_;
-    double sourceDivergence_ = std::numeric_limits<double>::quiet_NaN();  // S_eps(source, target), once per run
+    // S_eps(source, target) with its potentials, once per run (every panel's frame 0; warm start of frame 1)
+    std::shared_ptr<const SinkhornDivergenceResult> sourceDivergence_;
     bool idle_ = false;
     bool exited_ = false;  // the compute thread returned (stop or sampling failure)
     std::function<void()> onUpdate_;

@@ -149,6 +149,7 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
     for (std::size_t i = 0; i < n; ++i) s[i] = sa[ia[i]];
     for (std::size_t j = 0; j < m; ++j) d[j] = sb[jb[j]];
     TransportSimplexOptions so;
+    so.threads = opt.threads;
     if (opt.stop.stop_possible()) so.cancelled = [&] { return opt.stop.stop_requested(); };
     const TransportSimplexResult ns =
         transportSimplexSqEuclidean(n, m, x.dim, xa.data(), yb.data(), scale, s.data(), d.data(), so);
@@ -165,14 +166,23 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
     std::vector<double> u(nAll, kUnset), v(mAll, kUnset);
     for (std::size_t i = 0; i < n; ++i) u[ia[i]] = ns.u[i];
     for (std::size_t j = 0; j < m; ++j) v[jb[j]] = ns.v[j];
-    for (std::size_t i = 0; i < nAll; ++i)
+    // (Each c-transform row is O(N + M) work; the stop is polled every 256 rows.)
+    for (std::size_t i = 0, k = 0; i < nAll; ++i)
         if (sa[i] == 0) {
+            if (++k % 256 == 0 && opt.stop.stop_requested()) {
+                out.status = TransportSimplexResult::Status::Cancelled;
+                return out;
+            }
             double best = std::numeric_limits<double>::infinity();
             for (std::size_t j : jb) best = std::min(best, rounded(i, j) - v[j]);
             u[i] = best;
         }
-    for (std::size_t j = 0; j < mAll; ++j)
+    for (std::size_t j = 0, k = 0; j < mAll; ++j)
         if (sb[j] == 0) {
+            if (++k % 256 == 0 && opt.stop.stop_requested()) {
+                out.status = TransportSimplexResult::Status::Cancelled;
+                return out;
+            }
             double best = std::numeric_limits<double>::infinity();
             for (std::size_t i = 0; i < nAll; ++i) best = std::min(best, rounded(i, j) - u[i]);
             v[j] = best;
@@ -189,9 +199,9 @@ ArcSolve solveComplete(const PointCloud& x, const PointCloud& y, const std::vect
 OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const ExactOptions& opt) {
     checkTransportPair(x, y);
     const std::size_t n = x.size(), m = y.size();
-    if (static_cast<double>(n) * static_cast<double>(m) > static_cast<double>(opt.maxPairs))
-        throw Error("exact OT on " + std::to_string(n) + " x " + std::to_string(m) + " points exceeds the limit of " +
-                    std::to_string(opt.maxPairs) + " pairs; use the sinkhorn method");
+    if (n > opt.maxPoints || m > opt.maxPoints)
+        throw Error("exact OT on " + std::to_string(n) + " x " + std::to_string(m) + " points: more than " +
+                    std::to_string(opt.maxPoints) + " on a side would take too long; use the sinkhorn method");
     if (n + m > static_cast<std::size_t>(std::numeric_limits<int>::max() / 4)) throw Error("exact OT: too many points");
     const auto t0 = Clock::now();
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -14,6 +15,7 @@
 #endif
 
 #include "util/error.h"
+#include "util/parallel.h"
 
 namespace tl {
 
@@ -49,6 +51,7 @@ inline double minReducedDense(const double* row, const double* p, std::size_t j0
 }
 
 struct DenseCost {
+    static constexpr bool kApprox = false;
     const double* C;
     std::size_t m;
     double at(std::size_t i, std::size_t j) const { return C[i * m + j]; }
@@ -179,54 +182,259 @@ struct Avx2Kernels {
 };
 #endif
 
+// ---- Approximate reduced costs for pricing (squared Euclidean costs only). With centred points
+// x^ = x - c, y^ = y - c and W_v = pi_v + |x^_v|^2 (source) or pi_v - |y^_v|^2 (target), the
+// reduced cost c_ij + pi_i - pi_{n+j} is approximately W_i - t_ij with (W evaluated from pi when read)
+//     t_ij = W_{n+j} + sum_k (2 x^_ik) y^_jk     (D FMAs, in this order),
+// so the most negative one of a row piece is W_i - max_j t_ij. Every variant (AVX-512, AVX2,
+// scalar std::fma) evaluates the same correctly rounded FMA chain per arc, so t_ij, the maximum
+// and its first position are bit-identical whatever the width. ----
+
+template <int D>
+inline double approxT(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j) {
+    // W_{n+j} = fl(pi_{n+j} + sq_{n+j}), wt = pi of the targets, st = sq of the targets.
+    double t = std::fma(a[0], yh[j], wt[j] + st[j]);
+    for (int k = 1; k < D; ++k) t = std::fma(a[k], yh[k * m + j], t);
+    return t;
+}
+
+// Tiles of kTileRows consecutive rows share every load of y^ and W (pricing is otherwise bound
+// by the cache bandwidth): out[r] = max_j t_{i0 + r, j} over [j0, j1).
+constexpr int kTileRows = 4;
+
+template <int D>
+struct ScalarApprox {
+    static void maxTile(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j0, std::size_t j1,
+                        double* out) {
+        for (int r = 0; r < kTileRows; ++r) {
+            double b = -std::numeric_limits<double>::infinity();
+            for (std::size_t j = j0; j < j1; ++j) b = std::max(b, approxT<D>(a + r * D, yh, m, wt, st, j));
+            out[r] = b;
+        }
+    }
+    static std::size_t argT(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j0, std::size_t j1,
+                            double target) {
+        for (std::size_t j = j0; j < j1; ++j)
+            if (approxT<D>(a, yh, m, wt, st, j) == target) return j;
+        return j0;  // unreachable: target is the maximum of the same values
+    }
+};
+
+#if defined(TL_NS_AVX2)
+template <int D>
+struct Avx2Approx {
+    __attribute__((target("avx2,fma"))) static void maxTile(const double* ai, const double* yh, std::size_t m, const double* wt, const double* st,
+                                                            std::size_t j0, std::size_t j1, double* out) {
+        __m256d a[kTileRows][D], acc[kTileRows];
+        for (int r = 0; r < kTileRows; ++r) {
+            for (int k = 0; k < D; ++k) a[r][k] = _mm256_set1_pd(ai[r * D + k]);
+            acc[r] = _mm256_set1_pd(-std::numeric_limits<double>::infinity());
+        }
+        std::size_t j = j0;
+        for (; j + 4 <= j1; j += 4) {
+            __m256d y[D];
+            for (int k = 0; k < D; ++k) y[k] = _mm256_loadu_pd(yh + k * m + j);
+            const __m256d w = _mm256_add_pd(_mm256_loadu_pd(wt + j), _mm256_loadu_pd(st + j));
+            for (int r = 0; r < kTileRows; ++r) {
+                __m256d t = _mm256_fmadd_pd(a[r][0], y[0], w);
+                for (int k = 1; k < D; ++k) t = _mm256_fmadd_pd(a[r][k], y[k], t);
+                acc[r] = _mm256_max_pd(acc[r], t);
+            }
+        }
+        for (int r = 0; r < kTileRows; ++r) {
+            const __m128d h = _mm_max_pd(_mm256_castpd256_pd128(acc[r]), _mm256_extractf128_pd(acc[r], 1));
+            double b = std::max(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
+            for (std::size_t q = j; q < j1; ++q) b = std::max(b, approxT<D>(ai + r * D, yh, m, wt, st, q));
+            out[r] = b;
+        }
+    }
+    __attribute__((target("avx2,fma"))) static std::size_t argT(const double* ai, const double* yh, std::size_t m, const double* wt, const double* st,
+                                                                std::size_t j0, std::size_t j1, double target) {
+        __m256d a[D];
+        for (int k = 0; k < D; ++k) a[k] = _mm256_set1_pd(ai[k]);
+        const __m256d tv = _mm256_set1_pd(target);
+        std::size_t j = j0;
+        for (; j + 4 <= j1; j += 4) {
+            __m256d t = _mm256_fmadd_pd(a[0], _mm256_loadu_pd(yh + j), _mm256_add_pd(_mm256_loadu_pd(wt + j), _mm256_loadu_pd(st + j)));
+            for (int k = 1; k < D; ++k) t = _mm256_fmadd_pd(a[k], _mm256_loadu_pd(yh + k * m + j), t);
+            if (const int mask = _mm256_movemask_pd(_mm256_cmp_pd(t, tv, _CMP_EQ_OQ)))
+                return j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+        }
+        return ScalarApprox<D>::argT(ai, yh, m, wt, st, j, j1, target);
+    }
+};
+
+// GCC 12 warns about the undefined pass-through operand inside its own AVX-512 intrinsics.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <int D>
+struct Avx512Approx {
+    __attribute__((target("avx512f,avx2,fma"))) static void maxTile(const double* ai, const double* yh, std::size_t m,
+                                                                    const double* wt, const double* st, std::size_t j0, std::size_t j1,
+                                                                    double* out) {
+        __m512d a[kTileRows][D], acc[kTileRows];
+        for (int r = 0; r < kTileRows; ++r) {
+            for (int k = 0; k < D; ++k) a[r][k] = _mm512_set1_pd(ai[r * D + k]);
+            acc[r] = _mm512_set1_pd(-std::numeric_limits<double>::infinity());
+        }
+        std::size_t j = j0;
+        for (; j + 8 <= j1; j += 8) {
+            __m512d y[D];
+            for (int k = 0; k < D; ++k) y[k] = _mm512_loadu_pd(yh + k * m + j);
+            const __m512d w = _mm512_add_pd(_mm512_loadu_pd(wt + j), _mm512_loadu_pd(st + j));
+            for (int r = 0; r < kTileRows; ++r) {
+                __m512d t = _mm512_fmadd_pd(a[r][0], y[0], w);
+                for (int k = 1; k < D; ++k) t = _mm512_fmadd_pd(a[r][k], y[k], t);
+                acc[r] = _mm512_max_pd(acc[r], t);
+            }
+        }
+        for (int r = 0; r < kTileRows; ++r) {
+            const __m256d q = _mm256_max_pd(_mm512_castpd512_pd256(acc[r]), _mm512_extractf64x4_pd(acc[r], 1));
+            const __m128d h = _mm_max_pd(_mm256_castpd256_pd128(q), _mm256_extractf128_pd(q, 1));
+            double b = std::max(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
+            for (std::size_t p = j; p < j1; ++p) b = std::max(b, approxT<D>(ai + r * D, yh, m, wt, st, p));
+            out[r] = b;
+        }
+    }
+    __attribute__((target("avx512f,avx2,fma"))) static std::size_t argT(const double* ai, const double* yh, std::size_t m,
+                                                                        const double* wt, const double* st, std::size_t j0, std::size_t j1,
+                                                                        double target) {
+        __m512d a[D];
+        for (int k = 0; k < D; ++k) a[k] = _mm512_set1_pd(ai[k]);
+        const __m512d tv = _mm512_set1_pd(target);
+        std::size_t j = j0;
+        for (; j + 8 <= j1; j += 8) {
+            __m512d t = _mm512_fmadd_pd(a[0], _mm512_loadu_pd(yh + j), _mm512_add_pd(_mm512_loadu_pd(wt + j), _mm512_loadu_pd(st + j)));
+            for (int k = 1; k < D; ++k) t = _mm512_fmadd_pd(a[k], _mm512_loadu_pd(yh + k * m + j), t);
+            if (const __mmask8 mask = _mm512_cmp_pd_mask(t, tv, _CMP_EQ_OQ))
+                return j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+        }
+        return ScalarApprox<D>::argT(ai, yh, m, wt, st, j, j1, target);
+    }
+};
+#pragma GCC diagnostic pop
+#endif
+
 template <int D>
 struct PointCost {
+    static constexpr bool kApprox = true;
     const double* xs;  // n x D, scaled, row-major
     const double* ys;  // D x m, scaled, one row per coordinate
     std::size_t m;
     double (*minFn)(const double*, const double*, std::size_t, const double*, std::size_t, std::size_t, double,
                     std::size_t*) = nullptr;
     void (*rowFn)(const double*, const double*, std::size_t, double*) = nullptr;
+    // Approximate pricing data: 2 x^_i (n x D), y^ (D x m), the signed squared norms sq (n + m:
+    // +|x^_i|^2, then -|y^_j|^2) and the error bound of W_i - t_ij against the exact reduced cost.
+    std::size_t nRows;
+    std::vector<double> xa, yh, sq;
+    double errorBound = 0;
+    void (*atileFn)(const double*, const double*, std::size_t, const double*, const double*, std::size_t, std::size_t, double*) = nullptr;
+    std::size_t (*aargFn)(const double*, const double*, std::size_t, const double*, const double*, std::size_t, std::size_t, double) = nullptr;
 
-    PointCost(const double* x, const double* y, std::size_t mm, bool wide) : xs(x), ys(y), m(mm) {
+    PointCost(std::size_t n, const double* x, const double* y, std::size_t mm, const double* centre, double diam2, bool wide)
+        : xs(x), ys(y), m(mm), nRows(n) {
+        atileFn = &ScalarApprox<D>::maxTile;
+        aargFn = &ScalarApprox<D>::argT;
 #if defined(TL_NS_AVX2)
         if (wide && __builtin_cpu_supports("avx2")) {
             minFn = &Avx2Kernels<D>::minReduced;
             rowFn = &Avx2Kernels<D>::row;
-            return;
+            if (__builtin_cpu_supports("fma")) {
+                atileFn = &Avx2Approx<D>::maxTile;
+                aargFn = &Avx2Approx<D>::argT;
+                if (__builtin_cpu_supports("avx512f")) {
+                    atileFn = &Avx512Approx<D>::maxTile;
+                    aargFn = &Avx512Approx<D>::argT;
+                }
+            }
         }
 #endif
+        if (!minFn) {
 #if defined(__SSE2__)
-        minFn = &Sse2Kernels<D>::minReduced;
-        rowFn = &Sse2Kernels<D>::row;
+            minFn = &Sse2Kernels<D>::minReduced;
+            rowFn = &Sse2Kernels<D>::row;
 #else
-        (void)wide;
-        minFn = [](const double* xi, const double* y, std::size_t m2, const double* p, std::size_t j0, std::size_t j1, double thr,
-                   std::size_t* arg) {
-            double best = std::numeric_limits<double>::infinity();
-            for (std::size_t j = j0; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, y, m2, j) - p[j]);
-            if (best < thr)
-                for (std::size_t j = j0; j < j1; ++j)
-                    if (sqCostScalar<D>(xi, y, m2, j) - p[j] == best) {
-                        *arg = j;
-                        break;
-                    }
-            return best;
-        };
-        rowFn = [](const double* xi, const double* y, std::size_t m2, double* out) {
-            for (std::size_t j = 0; j < m2; ++j) out[j] = sqCostScalar<D>(xi, y, m2, j);
-        };
+            (void)wide;
+            minFn = [](const double* xi, const double* yy, std::size_t m2, const double* p, std::size_t j0, std::size_t j1, double thr,
+                       std::size_t* arg) {
+                double best = std::numeric_limits<double>::infinity();
+                for (std::size_t j = j0; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, yy, m2, j) - p[j]);
+                if (best < thr)
+                    for (std::size_t j = j0; j < j1; ++j)
+                        if (sqCostScalar<D>(xi, yy, m2, j) - p[j] == best) {
+                            *arg = j;
+                            break;
+                        }
+                return best;
+            };
+            rowFn = [](const double* xi, const double* yy, std::size_t m2, double* out) {
+                for (std::size_t j = 0; j < m2; ++j) out[j] = sqCostScalar<D>(xi, yy, m2, j);
+            };
 #endif
+        }
+        xa.resize((n + kTileRows) * D);  // + padding rows (copies of the last row) for the last tile
+        yh.resize(D * m);
+        sq.assign(n + m, 0.0);
+        double maxAbs = 0, maxSqX = 0, maxSqY = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            double s = 0;
+            for (int k = 0; k < D; ++k) {
+                const double v = xs[i * D + k] - centre[k];
+                maxAbs = std::max(maxAbs, std::abs(xs[i * D + k]));
+                xa[i * D + k] = 2 * v;
+                s += v * v;
+            }
+            sq[i] = s;
+            maxSqX = std::max(maxSqX, s);
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+            double s = 0;
+            for (int k = 0; k < D; ++k) {
+                const double v = ys[k * m + j] - centre[k];
+                maxAbs = std::max(maxAbs, std::abs(ys[k * m + j]));
+                yh[k * m + j] = v;
+                s += v * v;
+            }
+            sq[n + j] = -s;
+            maxSqY = std::max(maxSqY, s);
+        }
+        for (std::size_t i = n; i < n + kTileRows; ++i)
+            for (int k = 0; k < D; ++k) xa[i * D + k] = xa[(n - 1) * D + k];
+        for (int k = 0; k < D; ++k) maxAbs = std::max(maxAbs, std::abs(centre[k]));
+        // Error bound, in cost units (u = 2^-53, every rounding <= u |result|):
+        //  - exact cost: c_ij = round(fl(|x - y|^2)) is within 1/2 + (2D + 2) u diam2 of |x - y|^2;
+        //  - centring: x^ = fl(x - c) is off by <= 2u maxAbs per coordinate, which moves
+        //    |x^ - y^|^2 by <= 2 sqrt(diam2) eta + eta^2, eta = 4u maxAbs sqrt(D);
+        //  - evaluation: the squared norms (2D roundings of <= maxSq each), W (one rounding of
+        //    <= Mag), the D FMAs (<= Mag each) and W_i - t (<= 2 Mag), where
+        //    Mag = |pi| + maxSq + 2 |x^| |y^| bounds every intermediate; |pi| <= (n + m) (diam2 + 1).
+        // W = fl(pi + sq) is evaluated from the exact pi whenever it is read, so the errors never
+        // accumulate over pivots.
+        constexpr double u = 0x1p-53;
+        const double maxSq = std::max(maxSqX, maxSqY);
+        const double pmax = static_cast<double>(n + m) * (diam2 * (1 + 1e-12) + 1);
+        const double mag = (pmax + maxSq + 2 * std::sqrt(maxSqX * maxSqY)) * (1 + 1e-12);
+        const double eta = 4 * u * maxAbs * std::sqrt(static_cast<double>(D));
+        const double err = 0.5 + (2 * D + 2) * u * diam2 + 2 * std::sqrt(diam2) * eta + eta * eta + 4 * D * u * maxSq +
+                           (D + 4) * u * mag;
+        errorBound = 2 * err + 1;  // a factor of 2 of slack on the analysis above
     }
-    double at(std::size_t i, std::size_t j) const {
-        return sqCostScalar<D>(xs + i * D, ys, m, j);
-    }
+    double at(std::size_t i, std::size_t j) const { return sqCostScalar<D>(xs + i * D, ys, m, j); }
     const double* row(std::size_t i, double* buf) const {
         rowFn(xs + i * D, ys, m, buf);
         return buf;
     }
     double minReduced(std::size_t i, std::size_t j0, std::size_t j1, const double* p, double thr, std::size_t* arg) const {
         return minFn(xs + i * D, ys, m, p, j0, j1, thr, arg);
+    }
+    // out[r] = max_j t_{i0 + r, j}, r < kTileRows (rows past n repeat the last one).
+    void approxTile(std::size_t i0, std::size_t j0, std::size_t j1, const double* piT, double* out) const {
+        atileFn(xa.data() + i0 * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, out);
+    }
+    std::size_t approxArg(std::size_t i, std::size_t j0, std::size_t j1, const double* piT, double target) const {
+        return aargFn(xa.data() + i * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, target);
     }
 };
 
@@ -237,21 +445,47 @@ template <class Cost>
 class Simplex {
 public:
     Simplex(std::size_t n, std::size_t m, const Cost& c, const TransportSimplexOptions& opt)
-        : n_(static_cast<int>(n)), m_(static_cast<int>(m)), N_(static_cast<int>(n + m)), C_(c), opt_(opt) {}
+        : n_(static_cast<int>(n)), m_(static_cast<int>(m)), N_(static_cast<int>(n + m)), C_(c), opt_(opt),
+          // Threads only pay off on large problems (the pool's hand-off costs ~10-50 us).
+          threads_(static_cast<double>(n) * static_cast<double>(m) >= 0x1p22 ? resolveThreads(opt.threads) : 1) {
+        if constexpr (Cost::kApprox) approx_ = opt.approximatePricing;
+    }
 
     // Greedy least-cost start on per-row shortlists, then row minima for what is left.
-    void initialBasis(const std::int64_t* supply, const std::int64_t* demand);
+    // false: cancelled.
+    bool initialBasis(const std::int64_t* supply, const std::int64_t* demand);
     TransportSimplexResult::Status run(std::int64_t& pivots);
     void extract(TransportSimplexResult& r) const;
     std::size_t initialArcs() const { return initialArcs_; }
+    std::int64_t exactPivots() const { return exactPivots_; }
+    std::size_t maxWorkBetweenPolls() const { return std::max(maxWork_, work_); }
 
 private:
+    enum class Found { Arc, None, Cancelled };
+    static constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+    struct Cand {
+        double val;
+        std::size_t pos;  // linear arc index i * m + j, kNone if nothing below the threshold
+    };
+
     double cost(int i, int j) const { return C_.at(static_cast<std::size_t>(i), static_cast<std::size_t>(j)); }
     bool isSource(int v) const { return v < n_; }
     // +1: arc v -> parent (v is a source); -1: arc parent -> v (v is a target).
     int dir(int v) const { return v < n_ ? 1 : -1; }
+    // Counts work; every opt_.pollWork units asks opt_.cancelled (calling thread only).
+    bool poll(std::size_t work) {
+        work_ += work;
+        if (work_ >= opt_.pollWork) {
+            maxWork_ = std::max(maxWork_, work_);
+            work_ = 0;
+            if (opt_.cancelled && opt_.cancelled()) cancelled_ = true;
+        }
+        return cancelled_;
+    }
 
-    bool findEnteringArc();
+    Cand scanRange(std::size_t start, std::size_t len, double thr) const;
+    Cand scanTiles(std::size_t start, std::size_t count) const;
+    Found findEnteringArc(bool approx);
     void findJoinNode();
     void findLeavingArc();
     void changeFlow();
@@ -261,7 +495,12 @@ private:
     const int n_, m_, N_;
     const Cost& C_;
     const TransportSimplexOptions& opt_;
+    const int threads_;
     std::size_t initialArcs_ = 0;
+    std::size_t work_ = 0, maxWork_ = 0;
+    bool cancelled_ = false;
+    bool approx_ = false;
+    std::int64_t exactPivots_ = 0;
 
     std::vector<int> parent_, thread_, revThread_, succNum_, lastSucc_, dirtyRevs_;
     std::vector<std::int64_t> flow_;  // flow on the tree arc between v and parent_[v]
@@ -270,14 +509,15 @@ private:
     std::vector<double> pi_;
 
     // Pivot state.
-    std::size_t block_ = 0, nextRow_ = 0, nextCol_ = 0;
+    std::size_t block_ = 0, next_ = 0;
+    std::size_t tileWidth_ = 8, nSeg_ = 1, nTiles_ = 1, nextTile_ = 0;  // approximate pricing tiles
     int inI_ = -1, inJ_ = -1;  // entering arc (source row, target column)
     int join_ = -1, uIn_ = -1, vIn_ = -1, uOut_ = -1;
     std::int64_t delta_ = 0;
 };
 
 template <class Cost>
-void Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t* demand) {
+bool Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t* demand) {
     const std::size_t n = n_, m = m_;
     std::vector<std::int64_t> rs(supply, supply + n), rd(demand, demand + m);
     struct Alloc {
@@ -293,48 +533,75 @@ void Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t*
         rd[j] -= f;
         alloc.push_back({i, j, f});
     };
+    // Rows in batches of about pollWork arcs, each batch parallel over rows (results per row, so
+    // independent of the thread count), a poll between batches.
+    const std::size_t batchRows = std::max<std::size_t>(1, opt_.pollWork / std::max<std::size_t>(1, m));
+    auto forRows = [&](std::size_t count, const std::function<void(std::size_t, std::size_t, std::vector<double>&)>& body) {
+        for (std::size_t b0 = 0; b0 < count; b0 += batchRows) {
+            const std::size_t b1 = std::min(count, b0 + batchRows);
+            parallelFor(b1 - b0, std::max<std::size_t>(1, (b1 - b0) / (4 * static_cast<std::size_t>(threads_))), threads_,
+                        [&](std::size_t r0, std::size_t r1) {
+                            std::vector<double> buf(m);
+                            body(b0 + r0, b0 + r1, buf);
+                        });
+            if (poll((b1 - b0) * m)) return false;
+        }
+        return true;
+    };
     // Shortlists: the k cheapest targets of each row, then all of them in increasing cost
     // (least-cost / matrix-minimum rule restricted to the shortlists). Every allocation exhausts
     // its row or its column and exhausted lines get nothing more, so the support is a forest.
     const std::size_t k = std::min<std::size_t>(m, 8);
-    struct Cand {
+    struct Cand2 {
         double c;
         int i, j;
     };
-    std::vector<Cand> cand;
-    cand.reserve(n * k);
-    std::vector<Cand> buf(k);
-    std::vector<double> rowBuf(m);
-    for (std::size_t i = 0; i < n; ++i) {
-        const double* row = C_.row(i, rowBuf.data());
-        std::size_t len = 0;
-        double thr = std::numeric_limits<double>::infinity();
-        for (std::size_t j = 0; j < m; ++j) {
-            const double c = row[j];
-            if (c >= thr) continue;
-            std::size_t p = len < k ? len++ : k - 1;
-            while (p > 0 && buf[p - 1].c > c) {
-                buf[p] = buf[p - 1];
-                --p;
+    std::vector<Cand2> cand(n * k);
+    std::vector<unsigned char> candLen(n, 0);
+    if (!forRows(n, [&](std::size_t i0, std::size_t i1, std::vector<double>& rowBuf) {
+            for (std::size_t i = i0; i < i1; ++i) {
+                const double* row = C_.row(i, rowBuf.data());
+                Cand2* buf = cand.data() + i * k;
+                std::size_t len = 0;
+                double thr = std::numeric_limits<double>::infinity();
+                for (std::size_t j = 0; j < m; ++j) {
+                    const double c = row[j];
+                    if (c >= thr) continue;
+                    std::size_t p = len < k ? len++ : k - 1;
+                    while (p > 0 && buf[p - 1].c > c) {
+                        buf[p] = buf[p - 1];
+                        --p;
+                    }
+                    buf[p] = {c, static_cast<int>(i), static_cast<int>(j)};
+                    if (len == k) thr = buf[k - 1].c;
+                }
+                candLen[i] = static_cast<unsigned char>(len);
             }
-            buf[p] = {c, static_cast<int>(i), static_cast<int>(j)};
-            if (len == k) thr = buf[k - 1].c;
-        }
-        cand.insert(cand.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len));
+        }))
+        return false;
+    {
+        std::size_t w = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t q = 0; q < candLen[i]; ++q) cand[w++] = cand[i * k + q];
+        cand.resize(w);
     }
     std::sort(cand.begin(), cand.end(),
-              [](const Cand& a, const Cand& b) { return a.c != b.c ? a.c < b.c : (a.i != b.i ? a.i < b.i : a.j < b.j); });
-    for (const Cand& e : cand) give(e.i, e.j);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (rs[i] <= 0) continue;
-        const double* row = C_.row(i, rowBuf.data());
-        while (rs[i] > 0) {
-            int best = -1;
-            double bc = std::numeric_limits<double>::infinity();
-            for (std::size_t j = 0; j < m; ++j)
-                if (rd[j] > 0 && row[j] < bc) bc = row[j], best = static_cast<int>(j);
-            if (best < 0) break;  // cannot happen when the sums agree
-            give(static_cast<int>(i), best);
+              [](const Cand2& a, const Cand2& b) { return a.c != b.c ? a.c < b.c : (a.i != b.i ? a.i < b.i : a.j < b.j); });
+    for (const Cand2& e : cand) give(e.i, e.j);
+    {
+        std::vector<double> rowBuf(m);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (rs[i] <= 0) continue;
+            const double* row = C_.row(i, rowBuf.data());
+            while (rs[i] > 0) {
+                int best = -1;
+                double bc = std::numeric_limits<double>::infinity();
+                for (std::size_t j = 0; j < m; ++j)
+                    if (rd[j] > 0 && row[j] < bc) bc = row[j], best = static_cast<int>(j);
+                if (best < 0) break;  // cannot happen when the sums agree
+                give(static_cast<int>(i), best);
+                if (poll(m)) return false;
+            }
         }
     }
     initialArcs_ = alloc.size();
@@ -374,16 +641,19 @@ void Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t*
                 if (comp[adj[e].to] < 0) comp[adj[e].to] = c, stack.push_back(adj[e].to);
         }
     }
-    // Hang arcs (source root of component c, target of an earlier component).
+    // Hang arcs (source root of component c, target of an earlier component), parallel over c.
     std::vector<int> hangTo(compRoot.size(), -1);
-    for (std::size_t c = 1; c < compRoot.size(); ++c) {
-        const double* row = C_.row(static_cast<std::size_t>(compRoot[c]), rowBuf.data());
-        int best = -1;
-        double bc = std::numeric_limits<double>::infinity();
-        for (int j = 0; j < m_; ++j)
-            if (comp[n_ + j] < static_cast<int>(c) && row[j] < bc) bc = row[j], best = j;
-        hangTo[c] = n_ + best;
-    }
+    if (compRoot.size() > 1 && !forRows(compRoot.size() - 1, [&](std::size_t c0, std::size_t c1, std::vector<double>& rowBuf) {
+            for (std::size_t c = c0 + 1; c < c1 + 1; ++c) {
+                const double* row = C_.row(static_cast<std::size_t>(compRoot[c]), rowBuf.data());
+                int best = -1;
+                double bc = std::numeric_limits<double>::infinity();
+                for (int j = 0; j < m_; ++j)
+                    if (comp[n_ + j] < static_cast<int>(c) && row[j] < bc) bc = row[j], best = j;
+                hangTo[c] = n_ + best;
+            }
+        }))
+        return false;
     // Children lists: forest edges plus hang edges; DFS from the root (source of component 0).
     std::vector<std::vector<int>> hangChildren;  // few in general; kept apart from the CSR
     hangChildren.resize(N_);
@@ -430,51 +700,130 @@ void Simplex<Cost>::initialBasis(const std::int64_t* supply, const std::int64_t*
     }
     const double arcs = static_cast<double>(n) * static_cast<double>(m);
     block_ = std::max<std::size_t>(16, static_cast<std::size_t>(opt_.blockSizeFactor * std::sqrt(arcs)));
-    nextRow_ = nextCol_ = 0;
+    next_ = nextTile_ = 0;
+    // Approximate pricing: a block is one tile of about block_ arcs (kTileRows rows).
+    tileWidth_ = std::min(m, (block_ / kTileRows + 7) / 8 * 8);
+    nSeg_ = (m + tileWidth_ - 1) / tileWidth_;
+    nTiles_ = (n + kTileRows - 1) / kTileRows * nSeg_;
+    return !poll(static_cast<std::size_t>(N_));
+}
+
+// The minimum exact reduced cost c_ij + pi_i - pi_{n+j} below thr over the arcs start .. start +
+// len - 1 (linear indices i * m + j, cyclic), earliest position on ties. Rows are reduced in
+// pieces of kPiece arcs (SIMD minimum); only a piece that improves on the best is scanned again
+// for its position. Reads only.
+template <class Cost>
+typename Simplex<Cost>::Cand Simplex<Cost>::scanRange(std::size_t start, std::size_t len, double thr) const {
+    constexpr std::size_t kPiece = 512;
+    const std::size_t n = n_, m = m_;
+    const double* piT = pi_.data() + n_;
+    Cand best{thr, kNone};
+    std::size_t i = start / m, j = start % m;
+    while (len > 0) {
+        const std::size_t e = std::min(m, j + len);
+        for (std::size_t a = j; a < e;) {
+            const std::size_t b = std::min(e, a + kPiece);
+            const double pii = pi_[i];
+            std::size_t k = a;
+            // Integers below 2^53: best - pii and mn + pii are exact.
+            const double mn = C_.minReduced(i, a, b, piT, best.val - pii, &k);
+            if (mn + pii < best.val) best = {mn + pii, i * m + k};
+            a = b;
+        }
+        len -= e - j;
+        if (e == m) {
+            j = 0;
+            if (++i == n) i = 0;
+        } else {
+            j = e;
+        }
+    }
+    return best;
+}
+
+// The minimum approximate reduced cost W_i - t_ij below -E over the tiles start .. start + count
+// - 1 (cyclic; tile = kTileRows rows x tileWidth_ columns, row groups outer), the first row of
+// the first tile on ties; its column is located once, at the end. Reads only.
+template <class Cost>
+typename Simplex<Cost>::Cand Simplex<Cost>::scanTiles(std::size_t start, std::size_t count) const {
+    Cand best{0, kNone};
+    if constexpr (Cost::kApprox) {
+        const std::size_t m = m_;
+        const double* piT = pi_.data() + n_;
+        best.val = -C_.errorBound;
+        std::size_t bi = 0, ba = 0, bb = 0;
+        double bt = 0;
+        double out[kTileRows];
+        for (std::size_t q = 0, t = start; q < count; ++q, t = t + 1 == nTiles_ ? 0 : t + 1) {
+            const std::size_t i0 = (t / nSeg_) * kTileRows, a = (t % nSeg_) * tileWidth_, b = std::min(m, a + tileWidth_);
+            C_.approxTile(i0, a, b, piT, out);
+            for (int r = 0; r < kTileRows && i0 + r < static_cast<std::size_t>(n_); ++r) {
+                const double v = (pi_[i0 + r] + C_.sq[i0 + r]) - out[r];
+                if (v < best.val) best.val = v, bi = i0 + r, ba = a, bb = b, bt = out[r], best.pos = 0;
+            }
+        }
+        if (best.pos != kNone) best.pos = bi * m + C_.approxArg(bi, ba, bb, piT, bt);
+    }
+    return best;
 }
 
 // Block search (LEMON's rule): scan the arcs in row-major order from where the last search
 // stopped, in blocks of block_ arcs; after each block, enter the most negative reduced cost
-// seen if it is < 0. Tree arcs have reduced cost exactly 0 and are never chosen. Rows are
-// reduced in pieces of kPiece arcs (SIMD minimum); only a piece that improves on the best is
-// scanned again for its position.
+// seen if it is < 0 (approximate: < -E). Tree arcs have reduced cost exactly 0 (approximate:
+// within E of 0) and are never chosen. After a few blocks without a candidate (near the end),
+// batches of blocks are scanned in parallel and the first block of the batch that has one wins,
+// so the choice is the sequential one whatever the thread count.
 template <class Cost>
-bool Simplex<Cost>::findEnteringArc() {
-    constexpr std::size_t kPiece = 512;
-    const std::size_t n = n_, m = m_, total = n * m;
-    const double* piT = pi_.data() + n_;
-    double best = 0;
-    std::size_t scanned = 0, inBlock = 0, i = nextRow_, j = nextCol_;
+typename Simplex<Cost>::Found Simplex<Cost>::findEnteringArc(bool approx) {
+    // Units: tiles (approximate) or arcs (exact); a block is one tile or block_ arcs.
+    const std::size_t total = approx ? nTiles_ : static_cast<std::size_t>(n_) * static_cast<std::size_t>(m_);
+    const std::size_t blk = approx ? 1 : block_;
+    const std::size_t unitWork = approx ? kTileRows * tileWidth_ : 1;
+    std::size_t& next = approx ? nextTile_ : next_;
+    auto scan = [&](std::size_t u0, std::size_t cnt) { return approx ? scanTiles(u0, cnt) : scanRange(u0, cnt, 0.0); };
+    auto take = [&](const Cand& c) {
+        inI_ = static_cast<int>(c.pos / static_cast<std::size_t>(m_));
+        inJ_ = static_cast<int>(c.pos % static_cast<std::size_t>(m_));
+    };
+    // Parallel batches of about pollWork / 2 arcs (at least two blocks per thread).
+    const std::size_t batch =
+        std::max<std::size_t>(2 * static_cast<std::size_t>(threads_), opt_.pollWork / 2 / std::max<std::size_t>(1, blk * unitWork));
+    std::size_t scanned = 0, pos = next;
+    int empty = 0;
     while (scanned < total) {
-        const std::size_t len = std::min(m - j, block_ - inBlock);
-        const double pii = pi_[i];
-        for (std::size_t a = j, e = j + len; a < e;) {
-            const std::size_t b = std::min(e, a + kPiece);
-            std::size_t k = a;
-            // Integers below 2^53: best - pii and mn + pii are exact.
-            const double mn = C_.minReduced(i, a, b, piT, best - pii, &k);
-            if (mn + pii < best) {
-                best = mn + pii;
-                inI_ = static_cast<int>(i);
-                inJ_ = static_cast<int>(k);
-            }
-            a = b;
+        if (threads_ > 1 && empty >= 8 && total - scanned >= 2 * blk * static_cast<std::size_t>(threads_)) {
+            const std::size_t nb = std::min(batch, (total - scanned) / blk);
+            std::vector<Cand> res(nb);
+            parallelFor(nb, 1, threads_, [&](std::size_t b0, std::size_t b1) {
+                for (std::size_t b = b0; b < b1; ++b) res[b] = scan((pos + b * blk) % total, blk);
+            });
+            for (std::size_t b = 0; b < nb; ++b)
+                if (res[b].pos != kNone) {
+                    next = (pos + (b + 1) * blk) % total;
+                    take(res[b]);
+                    poll(nb * blk * unitWork);
+                    return Found::Arc;
+                }
+            pos = (pos + nb * blk) % total;
+            scanned += nb * blk;
+            if (poll(nb * blk * unitWork)) return Found::Cancelled;
+            continue;
         }
+        const std::size_t len = std::min(blk, total - scanned);
+        const Cand c = scan(pos, len);
+        pos = (pos + len) % total;
         scanned += len;
-        inBlock += len;
-        j += len;
-        if (j == m) {
-            j = 0;
-            if (++i == n) i = 0;
+        if (c.pos != kNone) {
+            next = pos;
+            take(c);
+            poll(len * unitWork);
+            return Found::Arc;
         }
-        if (inBlock == block_) {
-            if (best < 0) break;
-            inBlock = 0;
-        }
+        if (poll(len * unitWork)) return Found::Cancelled;
+        ++empty;
     }
-    nextRow_ = i;
-    nextCol_ = j;
-    return best < 0;
+    next = pos;
+    return Found::None;
 }
 
 template <class Cost>
@@ -599,22 +948,36 @@ void Simplex<Cost>::updatePotential() {
     const double c = cost(inI_, inJ_);
     const double sigma = pi_[vIn_] - pi_[uIn_] - dir(uIn_) * c;
     const int end = thread_[lastSucc_[uIn_]];
-    for (int u = uIn_; u != end; u = thread_[u]) pi_[u] += sigma;
+    std::size_t visited = 0;
+    for (int u = uIn_; u != end; u = thread_[u], ++visited) pi_[u] += sigma;
+    poll(visited + 16);
 }
 
 template <class Cost>
 TransportSimplexResult::Status Simplex<Cost>::run(std::int64_t& pivots) {
     pivots = 0;
-    while (findEnteringArc()) {
+    while (!cancelled_) {
+        Found f = findEnteringArc(approx_);
+        if (f == Found::Cancelled) break;
+        if (approx_) {
+            // An approximate candidate has exact reduced cost < 0 by the error bound; re-checked,
+            // and exact pricing takes over if none is left (or, defensively, if the check fails).
+            if (f == Found::Arc && !(cost(inI_, inJ_) + pi_[inI_] - pi_[n_ + inJ_] < 0)) f = Found::None;
+            if (f == Found::None) {
+                approx_ = false;
+                continue;
+            }
+        }
+        if (f == Found::None) return TransportSimplexResult::Status::Optimal;
+        if (!approx_) ++exactPivots_;
         findJoinNode();
         findLeavingArc();
         changeFlow();
         updateTreeStructure();
         updatePotential();
         ++pivots;
-        if ((pivots & 1023) == 0 && opt_.cancelled && opt_.cancelled()) return TransportSimplexResult::Status::Cancelled;
     }
-    return TransportSimplexResult::Status::Optimal;
+    return TransportSimplexResult::Status::Cancelled;
 }
 
 template <class Cost>
@@ -660,9 +1023,14 @@ TransportSimplexResult runSimplex(std::size_t n, std::size_t m, const Cost& cost
         r.status = TransportSimplexResult::Status::Cancelled;
         return r;
     }
-    s.initialBasis(supply, demand);
+    if (!s.initialBasis(supply, demand)) {
+        r.status = TransportSimplexResult::Status::Cancelled;
+        return r;
+    }
     r.initialArcs = s.initialArcs();
     r.status = s.run(r.pivots);
+    r.exactPivots = s.exactPivots();
+    r.maxWorkBetweenPolls = s.maxWorkBetweenPolls();
     if (r.status == TransportSimplexResult::Status::Optimal) s.extract(r);
     return r;
 }
@@ -699,7 +1067,7 @@ TransportSimplexResult transportSimplexSqEuclidean(std::size_t n, std::size_t m,
     if (!checkSupplies(n, m, supply, demand)) return {};
     const std::size_t d = static_cast<std::size_t>(dim);
     std::vector<double> xs(n * d), ys(d * m);
-    double diam2 = 0;
+    double diam2 = 0, centre[3] = {0, 0, 0};
     for (std::size_t k = 0; k < d; ++k) {
         double lo = std::numeric_limits<double>::infinity(), hi = -lo;
         for (std::size_t i = 0; i < n; ++i) {
@@ -713,17 +1081,18 @@ TransportSimplexResult transportSimplexSqEuclidean(std::size_t n, std::size_t m,
             lo = std::min(lo, v), hi = std::max(hi, v);
         }
         diam2 += (hi - lo) * (hi - lo);
+        centre[k] = 0.5 * lo + 0.5 * hi;
     }
     // Every c_ij <= diam2 rounded up (a few ulps for the sums of squares, then + 1/2).
     if (!((diam2 * (1 + 1e-12) + 1) * static_cast<double>(n + m + 1) < 0x1p51))
         throw Error("network simplex: costs too large for exact potentials");
     switch (dim) {
         case 1:
-            return runSimplex(n, m, PointCost<1>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<1>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
         case 2:
-            return runSimplex(n, m, PointCost<2>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<2>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
         default:
-            return runSimplex(n, m, PointCost<3>(xs.data(), ys.data(), m, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<3>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
     }
 }
 

@@ -21,8 +21,13 @@
 //
 // Pivoting: block search as in LEMON / POT (blocks of sqrt(n m) arcs in row-major order, from
 // where the previous search stopped; the most negative reduced cost of the first block holding
-// one enters). Initial basis: greedy least-cost allocation on per-row shortlists, completed to a
-// strongly feasible spanning tree by zero-flow arcs (see network_simplex.cpp).
+// one enters). On squared Euclidean costs the block search first runs on an approximation of
+// the reduced costs, W_i - W_{n+j} - 2 x_i.y_j with W = potential +- |point|^2 (2-3 FMAs per arc),
+// whose error is below a bound E computed from the magnitudes: an arc enters only if its
+// approximate reduced cost is < -E (so its exact one is < 0, which is re-checked). When no arc
+// passes, exact pricing takes over until optimality, so the certificate is exact as before.
+// Initial basis: greedy least-cost allocation on per-row shortlists, completed to a strongly
+// feasible spanning tree by zero-flow arcs (see network_simplex.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -43,12 +48,23 @@ struct TransportSimplexResult {
     std::vector<double> u, v;         // potentials: c_ij - u_i - v_j >= 0, = 0 on the basis
     std::int64_t pivots = 0;          // simplex pivots after the initial basis
     std::size_t initialArcs = 0;      // positive arcs of the greedy initial solution
+    std::int64_t exactPivots = 0;     // pivots entered by exact pricing (after the approximate phase)
+    std::size_t maxWorkBetweenPolls = 0;  // largest work (units as pollWork) between two polls
 };
 
 struct TransportSimplexOptions {
     double blockSizeFactor = 1.0;     // pivot block = factor * sqrt(n * m) arcs (>= 16)
-    std::function<bool()> cancelled;  // polled every 1024 pivots; true stops (status Cancelled)
-    bool wideSimd = true;             // AVX2 kernels when the CPU has them (else SSE2); same results
+    // Polled from the calling thread after every `pollWork` units of work (one unit = one arc
+    // priced or one tree node visited; 2^20 units are well under a millisecond), during the
+    // initial basis, inside long pricing scans and between pivots; true stops (status Cancelled).
+    std::function<bool()> cancelled;
+    std::size_t pollWork = std::size_t(1) << 20;
+    bool wideSimd = true;             // AVX-512 / AVX2 kernels when the CPU has them; same results
+    // Squared Euclidean entry point only: price with a cheap approximation of the reduced costs
+    // (expanded form, FMA) and a proven error bound, then finish with exact pricing; false prices
+    // exactly throughout (same pivots as the dense entry point).
+    bool approximatePricing = true;
+    int threads = 1;                  // initial basis and full pricing scans (0 = all cores); same results
 };
 
 // n >= 1 sources with supplies s_i > 0, m >= 1 targets with demands d_j > 0, sum s = sum d

@@ -42,19 +42,81 @@ struct Problem {
         logb.resize(m);
         for (std::size_t i = 0; i < n; ++i) loga[i] = a[i] > 0 ? std::log(a[i]) : kNegInf;
         for (std::size_t j = 0; j < m; ++j) logb[j] = b[j] > 0 ? std::log(b[j]) : kNegInf;
+        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        for (std::size_t k = 0; k < x.size(); ++k) lo[k % dim] = std::min(lo[k % dim], x[k]), hi[k % dim] = std::max(hi[k % dim], x[k]);
+        for (std::size_t k = 0; k < y.size(); ++k) lo[k % dim] = std::min(lo[k % dim], y[k]), hi[k % dim] = std::max(hi[k % dim], y[k]);
+        for (int k = 0; k < dim; ++k) diam2 += (hi[k] - lo[k]) * (hi[k] - lo[k]);
+    }
+
+    double diam2 = 0;  // squared diameter of the joint bounding box (an upper bound of every C_ij)
+    std::vector<float> xf, yf;  // the centred points in float, made on first use
+
+    void makeFloat() {
+        if (!xf.empty() || n == 0) return;
+        xf.assign(x.begin(), x.end());
+        yf.assign(y.begin(), y.end());
     }
 };
 
-// out_i = log sum_j exp(logw_j + pot_j / eps - |p_i - q_j|^2 / eps)
-void softC(const std::vector<double>& p, std::size_t np, const std::vector<double>& q, std::size_t nq, int dim,
-           const std::vector<double>& logw, const std::vector<double>& pot, double eps, std::vector<double>& h,
-           std::vector<double>& out, int threads) {
-    h.resize(nq);
-    for (std::size_t j = 0; j < nq; ++j) h[j] = logw[j] + pot[j] / eps;
-    kernels::PairSet<double> ps{dim, p.data(), np, q.data(), nq, h.data(), 1.0 / eps};
-    out.resize(np);
-    kernels::logSumExp(ps, out.data(), threads);
-}
+// An estimate of the L1 marginal error at which float iterations stop improving: the exponents
+// s_ij = h_j - C_ij / eps are rounded to 2^-24 of their size, up to the squared diameter over eps,
+// and the errors of the dominant terms mostly average out in the row sums. Measured floors of
+// pure float runs (Gaussian -> uniform and Gaussian -> moons, N = 2000, eps = 0.003 .. 0.3):
+// 0.03 - 0.08 x 2^-24 diam2 / eps; this estimate is 3 - 8 x that, and Auto asks it to be below the
+// tolerance. (An optimistic estimate costs time, not accuracy: stalls and claims of convergence
+// are settled in double.)
+double floatFloor(double diam2, double eps) { return 0x1p-24 * (0.25 * diam2 / eps + 1); }
+
+// out_i = log sum_j exp(logw_j + pot_j / eps - |p_i - q_j|^2 / eps), in double, or with the float
+// kernel: h is shifted by its maximum c (the potentials' free additive constant would otherwise
+// cost float digits), rounded to float, and c is added back to the result in double.
+struct SoftC {
+    std::vector<double> h;
+    std::vector<float> hf, outf;
+
+    void operator()(const std::vector<double>& p, std::size_t np, const std::vector<double>& q, std::size_t nq, int dim,
+                    const std::vector<double>& logw, const std::vector<double>& pot, double eps, std::vector<double>& out,
+                    int threads, const float* pf = nullptr, const float* qf = nullptr) {
+        h.resize(nq);
+        for (std::size_t j = 0; j < nq; ++j) h[j] = logw[j] + pot[j] / eps;
+        out.resize(np);
+        if (!pf) {
+            kernels::PairSet<double> ps{dim, p.data(), np, q.data(), nq, h.data(), 1.0 / eps};
+            kernels::logSumExp(ps, out.data(), threads);
+            return;
+        }
+        double c = kNegInf;
+        for (double v : h) c = std::max(c, v);
+        if (!std::isfinite(c)) c = 0;
+        hf.resize(nq);
+        for (std::size_t j = 0; j < nq; ++j) hf[j] = static_cast<float>(h[j] - c);
+        outf.resize(np);
+        kernels::PairSet<float> ps{dim, pf, np, qf, nq, hf.data(), static_cast<float>(1.0 / eps)};
+        kernels::logSumExp(ps, outf.data(), threads);
+        for (std::size_t i = 0; i < np; ++i) out[i] = static_cast<double>(outf[i]) + c;
+    }
+};
+
+// Auto precision: float while the float floor is below `target`; once switched to double (a
+// stall, or a float claim of convergence to re-check) it stays double.
+struct PrecisionControl {
+    SinkhornPrecision mode;
+    double diam2;
+    bool useFloat = false;
+    std::vector<double> history;  // float residuals at the current eps
+
+    bool floatFor(double eps, double target) const {
+        if (mode == SinkhornPrecision::Float) return true;
+        if (mode == SinkhornPrecision::Double) return false;
+        return floatFloor(diam2, eps) < target;
+    }
+    // A float residual that has not dropped by 2 % over 5 iterations is at the float floor.
+    bool stalled(double err) {
+        history.push_back(err);
+        const std::size_t k = history.size();
+        return k > 5 && !(err < 0.98 * history[k - 6]);
+    }
+};
 
 std::vector<double> epsilonLevels(double target, double start, double factor) {
     std::vector<double> levels;
@@ -72,7 +134,11 @@ void validateOptions(const SinkhornOptions& opt) {
 
 }  // namespace
 
-SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt) {
+namespace {
+
+// costPass = false (the divergence only needs the dual value): no cost / barycentric pass, the row
+// residual is the loop's last (re-measured in double if that one was float); cost is NaN.
+SinkhornResult sinkhornImpl(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt, bool costPass) {
     checkTransportPair(px, py);
     validateOptions(opt);
     const auto t0 = Clock::now();
@@ -86,7 +152,7 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
         g = opt.initialG;
         levels = {eps};
     } else {
-        levels = opt.epsilonScaling ? epsilonLevels(eps, jointSquaredDiameter(px, py), opt.scalingFactor) : std::vector<double>{eps};
+        levels = opt.epsilonScaling ? epsilonLevels(eps, P.diam2, opt.scalingFactor) : std::vector<double>{eps};
     }
 
     SinkhornResult r;
@@ -95,13 +161,22 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
     r.status = OtStatus::MaxIterations;
     double rowErr = std::numeric_limits<double>::infinity();
     int it = 0;
+    SoftC softC;
+    PrecisionControl prec{opt.precision, P.diam2};
+    // The two half-iterations, with the float kernel when prec.useFloat.
+    auto rowsLse = [&](double e) {  // L_i = log sum_j b_j exp((g_j - C_ij) / e)
+        if (prec.useFloat) P.makeFloat();
+        softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, e, L, P.threads, prec.useFloat ? P.xf.data() : nullptr, P.yf.data());
+    };
     auto gUpdate = [&](double e) {
-        softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, e, h, G, P.threads);
+        if (prec.useFloat) P.makeFloat();
+        softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, e, G, P.threads, prec.useFloat ? P.yf.data() : nullptr, P.xf.data());
         for (std::size_t j = 0; j < P.m; ++j) g[j] = -e * G[j];
     };
     // Coarse levels: one iteration each (the potentials carry over between levels). If the
     // iteration cap or a cancel stops the run here, the result is reported at the last level
     // completed (r.epsilon says which): potentials of a coarse level are meaningless at eps.
+    // They only prepare the next level, so the float kernel serves while its floor is < 1e-3.
     double reached = levels.front();
     bool stoppedEarly = false;
     for (std::size_t lv = 0; lv + 1 < levels.size() && !stoppedEarly; ++lv) {
@@ -111,11 +186,13 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
             stoppedEarly = true;
             break;
         }
-        softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, levels[lv], h, L, P.threads);
+        prec.useFloat = prec.floatFor(levels[lv], 1e-3);
+        rowsLse(levels[lv]);
         for (std::size_t i = 0; i < P.n; ++i) f[i] = -levels[lv] * L[i];
         gUpdate(levels[lv]);
         reached = levels[lv];
         ++it;
+        if (prec.useFloat) ++r.floatIterations;
         if (opt.progress && !opt.progress(it, -1.0)) {
             r.status = OtStatus::Cancelled;
             r.message = "cancelled";
@@ -126,8 +203,11 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
         eps = reached;
         r.epsilon = eps;
     }
+    // At eps: float iterations if the float floor estimate is below the tolerance; a stall or a
+    // float claim of convergence switches to double (the claim is re-checked at once).
+    prec.useFloat = prec.floatFor(eps, opt.tolerance);
     while (!stoppedEarly && r.status != OtStatus::Cancelled) {
-        softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, eps, h, L, P.threads);
+        rowsLse(eps);
         long double err = 0;
         for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
         rowErr = static_cast<double>(err);
@@ -135,6 +215,10 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
             r.status = OtStatus::NumericalError;
             r.message = "Sinkhorn produced non-finite potentials at epsilon = " + std::to_string(eps) + "; increase epsilon";
             break;
+        }
+        if (prec.useFloat && ((it > 0 && rowErr < opt.tolerance) || prec.stalled(rowErr))) {
+            prec.useFloat = false;  // re-check / continue in double
+            continue;
         }
         if (it > 0 && rowErr < opt.tolerance) {
             r.status = OtStatus::Converged;
@@ -147,6 +231,7 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
         for (std::size_t i = 0; i < P.n; ++i) f[i] = -eps * L[i];
         gUpdate(eps);
         ++it;
+        if (prec.useFloat) ++r.floatIterations;
         if (opt.progress && !opt.progress(it, rowErr)) {
             r.status = OtStatus::Cancelled;
             r.message = "cancelled";
@@ -155,12 +240,23 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
     }
     r.iterations = it;
 
-    // Column residual of the returned potentials (honest report, one more half-iteration).
-    softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, eps, h, G, P.threads);
+    // Column residual of the returned potentials (honest report, one more half-iteration, double).
+    softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, eps, G, P.threads);
     long double colErr = 0;
     for (std::size_t j = 0; j < P.m; ++j) colErr += std::fabs(P.b[j] * std::exp(g[j] / eps + G[j]) - P.b[j]);
+    if (!costPass) {
+        if (prec.useFloat || !std::isfinite(rowErr)) {
+            prec.useFloat = false;
+            rowsLse(eps);
+            long double err = 0;
+            for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
+            rowErr = static_cast<double>(err);
+        }
+        r.cost = std::numeric_limits<double>::quiet_NaN();
+        r.marginalError = std::max(rowErr, static_cast<double>(colErr));
+    }
     // Row masses, transport cost and barycentric map in one softmax-weighted pass over j.
-    {
+    if (costPass) {
         std::vector<double> vals(P.m * (P.dim + 1)), mean(P.n * (P.dim + 1));
         for (std::size_t j = 0; j < P.m; ++j) {
             double q = 0;
@@ -196,7 +292,7 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
     for (std::size_t i = 0; i < P.n; ++i) dual += P.a[i] > 0 ? P.a[i] * f[i] : 0.0;
     for (std::size_t j = 0; j < P.m; ++j) dual += P.b[j] > 0 ? P.b[j] * g[j] : 0.0;
     r.dualObjective = static_cast<double>(dual);
-    if (!std::isfinite(r.cost) && r.status != OtStatus::Cancelled) {
+    if (costPass && !std::isfinite(r.cost) && r.status != OtStatus::Cancelled) {
         r.status = OtStatus::NumericalError;
         r.message = "Sinkhorn produced a non-finite cost; increase epsilon";
     }
@@ -236,42 +332,123 @@ SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const Sinkho
     return r;
 }
 
-double symmetricEntropicOt(const PointCloud& px, const SinkhornOptions& opt) {
+}  // namespace
+
+SinkhornResult sinkhorn(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt) {
+    return sinkhornImpl(px, py, opt, true);
+}
+
+namespace {
+
+struct SymmetricSolve {
+    double value = 0;  // OT_eps(a, a) = sum 2 a_i f_i
+    std::vector<double> f;
+    int iterations = 0, floatIterations = 0;
+    double marginalError = 0;  // L1, double precision, of the last check
+    bool converged = false;
+};
+
+SymmetricSolve symmetricSolve(const PointCloud& px, const SinkhornOptions& opt) {
     px.validate("measure");
     validateOptions(opt);
     Problem P(px, px, opt.threads);
     const double eps = opt.epsilon;
-    std::vector<double> f(P.n, 0.0), L, h;
-    const auto levels = opt.epsilonScaling ? epsilonLevels(eps, jointSquaredDiameter(px, px), opt.scalingFactor) : std::vector<double>{eps};
-    for (std::size_t lv = 0; lv + 1 < levels.size(); ++lv) {
-        softC(P.x, P.n, P.x, P.n, P.dim, P.loga, f, levels[lv], h, L, P.threads);
-        for (std::size_t i = 0; i < P.n; ++i) f[i] = 0.5 * (f[i] - levels[lv] * L[i]);
+    std::vector<double> f(P.n, 0.0), L;
+    std::vector<double> levels{eps};
+    if (!opt.initialSymmetricX.empty()) {
+        if (opt.initialSymmetricX.size() != P.n) throw Error("Sinkhorn warm start: symmetric potential size does not match the measure");
+        f = opt.initialSymmetricX;
+    } else if (opt.epsilonScaling) {
+        levels = epsilonLevels(eps, P.diam2, opt.scalingFactor);
     }
-    for (int it = 0; it < opt.maxIterations; ++it) {
-        softC(P.x, P.n, P.x, P.n, P.dim, P.loga, f, eps, h, L, P.threads);
+    SoftC softC;
+    PrecisionControl prec{opt.precision, P.diam2};
+    SymmetricSolve out;
+    int its = 0, floatIts = 0;
+    auto lse = [&](double e) {
+        if (prec.useFloat) P.makeFloat();
+        softC(P.x, P.n, P.x, P.n, P.dim, P.loga, f, e, L, P.threads, prec.useFloat ? P.xf.data() : nullptr, P.xf.data());
+    };
+    for (std::size_t lv = 0; lv + 1 < levels.size(); ++lv) {
+        prec.useFloat = prec.floatFor(levels[lv], 1e-3);
+        lse(levels[lv]);
+        for (std::size_t i = 0; i < P.n; ++i) f[i] = 0.5 * (f[i] - levels[lv] * L[i]);
+        ++its;
+        if (prec.useFloat) ++floatIts;
+    }
+    prec.useFloat = prec.floatFor(eps, opt.tolerance);
+    for (int it = 0; it < opt.maxIterations;) {
+        lse(eps);
         long double err = 0;
         for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
         if (!std::isfinite(static_cast<double>(err))) throw Error("symmetric Sinkhorn diverged; increase epsilon");
-        if (err < opt.tolerance) break;
+        if (prec.useFloat && (err < opt.tolerance || prec.stalled(static_cast<double>(err)))) {
+            prec.useFloat = false;
+            continue;
+        }
+        out.marginalError = static_cast<double>(err);
+        if (err < opt.tolerance) {
+            out.converged = true;
+            break;
+        }
         for (std::size_t i = 0; i < P.n; ++i) f[i] = 0.5 * (f[i] - eps * L[i]);
+        ++its;
+        if (prec.useFloat) ++floatIts;
         if (opt.progress && !opt.progress(it, static_cast<double>(err))) break;
+        ++it;
     }
     long double s = 0;
     for (std::size_t i = 0; i < P.n; ++i)
         if (P.a[i] > 0) s += 2 * P.a[i] * f[i];
-    return static_cast<double>(s);
+    out.value = static_cast<double>(s);
+    out.iterations = its;
+    out.floatIterations = floatIts;
+    out.f = std::move(f);
+    return out;
 }
 
-double sinkhornDivergence(const PointCloud& x, const PointCloud& y, const SinkhornOptions& opt) {
+}  // namespace
+
+double symmetricEntropicOt(const PointCloud& px, const SinkhornOptions& opt, std::vector<double>* potential, int* iterations,
+                           int* floatIterations) {
+    SymmetricSolve r = symmetricSolve(px, opt);
+    if (iterations) *iterations = r.iterations;
+    if (floatIterations) *floatIterations = r.floatIterations;
+    if (potential) *potential = std::move(r.f);
+    return r.value;
+}
+
+SinkhornDivergenceResult solveSinkhornDivergence(const PointCloud& x, const PointCloud& y, const SinkhornOptions& opt) {
     SinkhornOptions o = opt;
     o.computePlan = false;
     o.computeBarycentricMap = false;
-    const auto xy = sinkhorn(x, y, o);
+    SinkhornDivergenceResult d;
+    auto xy = sinkhornImpl(x, y, o, false);
     // Not converged to the tolerance within the cap is still an estimate; cancel and blow-up are not.
     if (xy.status == OtStatus::Cancelled || xy.status == OtStatus::NumericalError) throw Error("Sinkhorn divergence: " + xy.message);
-    const double sx = symmetricEntropicOt(x, o), sy = symmetricEntropicOt(y, o);
+    SinkhornOptions oy = o;
+    oy.initialSymmetricX = o.initialSymmetricY;
+    SymmetricSolve sx = symmetricSolve(x, o), sy = symmetricSolve(y, oy);
     if (o.progress && !o.progress(0, 0)) throw Error("Sinkhorn divergence: cancelled");
-    return xy.dualObjective - 0.5 * sx - 0.5 * sy;
+    d.otXY = xy.dualObjective;
+    d.otXX = sx.value;
+    d.otYY = sy.value;
+    d.divergence = d.otXY - 0.5 * d.otXX - 0.5 * d.otYY;
+    d.iterationsXY = xy.iterations;
+    d.iterationsXX = sx.iterations;
+    d.iterationsYY = sy.iterations;
+    d.floatIterations = xy.floatIterations + sx.floatIterations + sy.floatIterations;
+    d.marginalError = std::max({xy.marginalError, sx.marginalError, sy.marginalError});
+    d.status = xy.status == OtStatus::Converged && sx.converged && sy.converged ? OtStatus::Converged : OtStatus::MaxIterations;
+    d.symmetricX = std::move(sx.f);
+    d.symmetricY = std::move(sy.f);
+    d.f = std::move(xy.f);
+    d.g = std::move(xy.g);
+    return d;
+}
+
+double sinkhornDivergence(const PointCloud& x, const PointCloud& y, const SinkhornOptions& opt) {
+    return solveSinkhornDivergence(x, y, opt).divergence;
 }
 
 }  // namespace tl

@@ -587,9 +587,11 @@ private slots:
             }
     }
 
-    // The cost is one function whatever evaluates it: the AVX2 and SSE2 kernels and the scalar
-    // roundedSqEuclidean (through the dense-matrix entry point) give the same pivot sequence,
-    // basis and potentials, bit for bit.
+    // The cost is one function whatever evaluates it: with exact pricing the AVX2 and SSE2 kernels
+    // and the scalar roundedSqEuclidean (through the dense-matrix entry point) give the same pivot
+    // sequence, basis and potentials, bit for bit. Approximate pricing (the default) evaluates one
+    // correctly rounded FMA chain per arc whatever the SIMD width, so its AVX-512 / AVX2 and scalar
+    // paths agree bit for bit too; it reaches the same optimal objective (LEMON's) by another path.
     void costKernelsAgree_data() {
         QTest::addColumn<int>("dim");
         QTest::addColumn<int>("n");
@@ -618,36 +620,55 @@ private slots:
         std::vector<double> c(static_cast<std::size_t>(n) * m);
         for (int i = 0; i < n; ++i)
             for (int j = 0; j < m; ++j) c[static_cast<std::size_t>(i) * m + j] = tl::roundedSqEuclidean(x.point(i), y.point(j), dim, scale);
+        auto sameRun = [](const tl::TransportSimplexResult& r, const tl::TransportSimplexResult& a) {
+            QCOMPARE(r.status, tl::TransportSimplexResult::Status::Optimal);
+            QCOMPARE(r.pivots, a.pivots);
+            QCOMPARE(r.u, a.u);
+            QCOMPARE(r.v, a.v);
+            QCOMPARE(r.basis.size(), a.basis.size());
+            for (std::size_t k = 0; k < a.basis.size(); ++k) {
+                QCOMPARE(r.basis[k].i, a.basis[k].i);
+                QCOMPARE(r.basis[k].j, a.basis[k].j);
+                QCOMPARE(r.basis[k].flow, a.basis[k].flow);
+            }
+        };
         tl::TransportSimplexOptions wide, narrow;
+        wide.approximatePricing = narrow.approximatePricing = false;
         narrow.wideSimd = false;
         const auto a = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), wide);
         const auto b = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), narrow);
         const auto e = tl::transportSimplex(n, m, c.data(), s.data(), d.data());
         for (const auto* r : {&a, &b, &e}) {
-            QCOMPARE(r->status, tl::TransportSimplexResult::Status::Optimal);
-            QCOMPARE(r->pivots, a.pivots);
-            QCOMPARE(r->u, a.u);
-            QCOMPARE(r->v, a.v);
-            QCOMPARE(r->basis.size(), a.basis.size());
-            for (std::size_t k = 0; k < a.basis.size(); ++k) {
-                QCOMPARE(r->basis[k].i, a.basis[k].i);
-                QCOMPARE(r->basis[k].j, a.basis[k].j);
-                QCOMPARE(r->basis[k].flow, a.basis[k].flow);
-            }
+            sameRun(*r, a);
+            if (QTest::currentTestFailed()) return;
         }
         QVERIFY(a.pivots > 0);
+        QCOMPARE(a.exactPivots, a.pivots);
+        tl::TransportSimplexOptions approxWide, approxNarrow;
+        approxNarrow.wideSimd = false;
+        const auto aw = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), approxWide);
+        const auto an = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), approxNarrow);
+        sameRun(an, aw);
+        if (QTest::currentTestFailed()) return;
+        QCOMPARE(an.exactPivots, aw.exactPivots);
+        QVERIFY2(aw.exactPivots < aw.pivots, "approximate pricing entered no arc");
         IntProblem p;
         p.n = n;
         p.m = m;
         p.c.assign(c.begin(), c.end());
         p.s.assign(s.begin(), s.end());
         p.d.assign(d.begin(), d.end());
-        QCOMPARE(checkIntegerCertificate(p, e), lemonObjective(p.n, p.m, p.c, p.s, p.d));
+        const long long want = lemonObjective(p.n, p.m, p.c, p.s, p.d);
+        QCOMPARE(checkIntegerCertificate(p, e), want);
+        QCOMPARE(checkIntegerCertificate(p, aw), want);
     }
 
-    // Cancellation: a stop requested before the solve returns status cancelled (no plan); a
-    // callback that asks to stop at its second poll (after 1024 pivots) stops the simplex there;
-    // a stop token that is never triggered changes nothing.
+    // Cancellation: a stop requested before the solve returns status cancelled (no plan); the
+    // callback is polled every `pollWork` units of work (arcs priced, tree nodes visited) from the
+    // start, so a stop at its first poll lands in the initial basis (no pivot yet) and one at a
+    // later poll inside the pivots; the work between two polls never exceeds 2 pollWork (the
+    // ~10 ms the app's stop button allows is ~2^24 units); a stop token never triggered changes
+    // nothing.
     void cancellation() {
         tl::Rng rng(77);
         const PointCloud x = randomCloud(2, 400, rng, false), y = randomCloud(2, 400, rng, false, 0.3);
@@ -665,13 +686,89 @@ private slots:
         QVERIFY(r.plan.empty());
 
         std::vector<std::int64_t> s(400, 1), d(400, 1);
-        int polls = 0;
-        tl::TransportSimplexOptions so;
-        so.cancelled = [&] { return ++polls >= 2; };
-        const auto c = tl::transportSimplexSqEuclidean(400, 400, 2, x.points.data(), y.points.data(), 1024, s.data(), d.data(), so);
-        QCOMPARE(c.status, tl::TransportSimplexResult::Status::Cancelled);
-        QCOMPARE(polls, 2);
-        QCOMPARE(c.pivots, std::int64_t(1024));
+        for (bool approx : {true, false}) {
+            tl::TransportSimplexOptions so;
+            so.approximatePricing = approx;
+            so.pollWork = 4096;
+            int polls = 0;
+            so.cancelled = [&] { return ++polls, false; };
+            const auto all = tl::transportSimplexSqEuclidean(400, 400, 2, x.points.data(), y.points.data(), 1024, s.data(), d.data(), so);
+            QCOMPARE(all.status, tl::TransportSimplexResult::Status::Optimal);
+            QVERIFY2(all.maxWorkBetweenPolls > 0 && all.maxWorkBetweenPolls <= 2 * so.pollWork,
+                     qPrintable(QString::number(all.maxWorkBetweenPolls)));
+            // at least one poll per pollWork: the initial basis alone prices 2 * 400 * 400 arcs
+            QVERIFY2(polls > 2 * 400 * 400 / 4096, qPrintable(QString::number(polls)));
+            const int total = polls;
+            for (int stopAt : {2, total / 2}) {
+                polls = 0;
+                so.cancelled = [&] { return ++polls >= stopAt; };
+                const auto c = tl::transportSimplexSqEuclidean(400, 400, 2, x.points.data(), y.points.data(), 1024, s.data(), d.data(), so);
+                QCOMPARE(c.status, tl::TransportSimplexResult::Status::Cancelled);
+                QCOMPARE(polls, stopAt);  // the first poll is the one before the initial basis
+                if (stopAt == 2)
+                    QCOMPARE(c.pivots, std::int64_t(0));
+                else
+                    QVERIFY(c.pivots > 0 && c.pivots < all.pivots);
+            }
+        }
+    }
+
+    // Approximate pricing on hostile data (far from the origin, repeated points and lattices with
+    // many tied costs, random weights): the error bound is sound (every approximate candidate
+    // passes the exact check, so exact pricing only finishes: few exact pivots) and not vacuous
+    // (most pivots are entered by the approximation); the result is certified and agrees with
+    // exact pricing.
+    void approximatePricingBound_data() {
+        QTest::addColumn<int>("kind");
+        QTest::newRow("offset 1e6") << 0;
+        QTest::newRow("lattice") << 1;
+        QTest::newRow("repeated points, weights") << 2;
+        QTest::newRow("3-D offset -3e4") << 3;
+    }
+    void approximatePricingBound() {
+        QFETCH(int, kind);
+        tl::Rng rng(900 + kind);
+        PointCloud x, y;
+        if (kind == 0) {
+            x = randomCloud(2, 300, rng, false, 1e6);
+            y = randomCloud(2, 260, rng, false, 1e6 + 0.5);
+        } else if (kind == 1) {
+            x = latticeCloud(2, 300, 12, rng, false);
+            y = latticeCloud(2, 300, 12, rng, false);
+        } else if (kind == 2) {
+            x = latticeCloud(2, 250, 4, rng, true);
+            y = randomCloud(2, 280, rng, true);
+        } else {
+            x = randomCloud(3, 200, rng, true, -3e4);
+            y = randomCloud(3, 240, rng, false, -3e4 + 1);
+        }
+        const tl::OtResult r = tl::solveExact(x, y);
+        checkCertificate(x, y, r);
+        // The same LP with exact pricing throughout, through the low-level entry point.
+        const std::size_t n = x.size(), m = y.size();
+        std::vector<std::int64_t> s(n), d(m);
+        for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<std::int64_t>(std::llround(x.weights[i] * 1e9)) + 1;
+        std::int64_t total = std::accumulate(s.begin(), s.end(), std::int64_t(0)), left = total;
+        for (std::size_t j = 0; j < m; ++j) left -= (d[j] = j + 1 < m ? total / static_cast<std::int64_t>(m) : left);
+        const double scale = 64;
+        tl::TransportSimplexOptions ex;
+        ex.approximatePricing = false;
+        const int dim = x.dim;
+        // Centre the coordinates so that the scaled costs fit (the offset cancels in C_ij).
+        std::vector<double> xs(x.points), ys(y.points);
+        for (std::size_t k = 0; k < xs.size(); ++k) xs[k] -= x.points[k % dim];
+        for (std::size_t k = 0; k < ys.size(); ++k) ys[k] -= x.points[k % dim];
+        const auto a = tl::transportSimplexSqEuclidean(n, m, dim, xs.data(), ys.data(), scale, s.data(), d.data());
+        const auto e = tl::transportSimplexSqEuclidean(n, m, dim, xs.data(), ys.data(), scale, s.data(), d.data(), ex);
+        QCOMPARE(a.status, tl::TransportSimplexResult::Status::Optimal);
+        QCOMPARE(e.status, tl::TransportSimplexResult::Status::Optimal);
+        auto objective = [&](const tl::TransportSimplexResult& t) {
+            long double o = 0;
+            for (const auto& arc : t.basis) o += static_cast<long double>(arc.flow) * tl::roundedSqEuclidean(&xs[arc.i * dim], &ys[arc.j * dim], dim, scale);
+            return o;
+        };
+        QCOMPARE(static_cast<double>(objective(a)), static_cast<double>(objective(e)));
+        QVERIFY2(a.exactPivots * 10 <= a.pivots + 10, qPrintable(QString("%1 of %2 pivots exact").arg(a.exactPivots).arg(a.pivots)));
     }
 
     void errors() {
@@ -685,8 +782,10 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(tl::Error, tl::solveExact(empty, a));
         QVERIFY_THROWS_EXCEPTION(tl::Error, tl::solveSorted1d(a, a));  // not 1-D
         tl::ExactOptions small;
-        small.maxPairs = 20;
+        small.maxPoints = 4;  // 5 points per side
         QVERIFY_THROWS_EXCEPTION(tl::Error, tl::solveExact(a, a, small));
+        small.maxPoints = 5;
+        QVERIFY(tl::solveExact(a, a, small).ok());
         std::vector<tl::PlanEntry> badPlan{{7, 0, 1.0}};
         QVERIFY_THROWS_EXCEPTION(tl::Error, tl::displacementInterpolation(badPlan, a, a, 0.5));
         QVERIFY_THROWS_EXCEPTION(tl::Error, tl::displacementInterpolation({}, a, b, 0.5));

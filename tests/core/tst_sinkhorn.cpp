@@ -1,4 +1,5 @@
-// Tests log-domain Sinkhorn (tl::sinkhorn), the barycentric map and the Sinkhorn divergence.
+// Tests log-domain Sinkhorn (tl::sinkhorn; double and float kernel paths), the barycentric map and
+// the Sinkhorn divergence (with its warm start).
 // Checked against the exact solver, a dense long-double reference Sinkhorn, the explicit plan, and analytic limits/invariants.
 #include <QtTest>
 
@@ -423,6 +424,143 @@ private slots:
         tl::SinkhornOptions s = o;
         const double sym = tl::symmetricEntropicOt(a, s);
         QVERIFY(std::abs(sym - tl::sinkhorn(a, a, o).dualObjective) < 1e-7);
+    }
+
+    // The float kernel (SinkhornPrecision::Float: every iteration's log-sum-exp in float, potentials
+    // and residuals in double) reaches the tolerance by itself: the double re-check of its claim of
+    // convergence passes at once (iterations == floatIterations; a wrong float kernel would leave a
+    // marginal error the double iterations then have to remove, or none of the values below would
+    // hold). Against the long-double reference at the same eps: the cost within 2 tol max C (a plan
+    // with marginal error tol moves <pi, C> by at most tol max C), the potentials' gauge-invariant
+    // sums f_i + g_j within 4 eps tol / min weight (a relative row-mass error of d shifts f_i by
+    // eps d). The double path meets the same bounds.
+    void floatPathMatchesReference_data() {
+        QTest::addColumn<double>("eps");
+        QTest::addColumn<double>("tol");
+        QTest::addColumn<int>("dim");
+        QTest::newRow("eps 0.5, 2-D, tol 1e-5") << 0.5 << 1e-5 << 2;
+        QTest::newRow("eps 0.2, 3-D, tol 1e-5") << 0.2 << 1e-5 << 3;
+        QTest::newRow("eps 1, 1-D, tol 1e-6") << 1.0 << 1e-6 << 1;
+    }
+    void floatPathMatchesReference() {
+        QFETCH(double, eps);
+        QFETCH(double, tol);
+        QFETCH(int, dim);
+        tl::Rng rng(dim * 100 + 7);
+        const PointCloud x = gaussianCloud(dim, 60, rng, true, 0.0), y = gaussianCloud(dim, 50, rng, true, 0.7, 0.8);
+        const DenseSinkhorn ref(x, y, eps);
+        const double scale = maxCost(x, y);
+        double minW = 1;
+        for (double w : x.weights) minW = std::min(minW, w);
+        for (double w : y.weights) minW = std::min(minW, w);
+        tl::SinkhornResult res[2];
+        int k = 0;
+        for (auto pr : {tl::SinkhornPrecision::Float, tl::SinkhornPrecision::Double}) {
+            tl::SinkhornOptions o;
+            o.epsilon = eps;
+            o.tolerance = tol;
+            o.precision = pr;
+            const auto r = tl::sinkhorn(x, y, o);
+            STATUS_IS(r, Converged);
+            QVERIFY2(r.marginalError < tol, qPrintable(QString::number(r.marginalError)));
+            if (pr == tl::SinkhornPrecision::Float)
+                QVERIFY2(r.floatIterations == r.iterations, qPrintable(QString("%1 of %2 in float").arg(r.floatIterations).arg(r.iterations)));
+            else
+                QCOMPARE(r.floatIterations, 0);
+            QVERIFY2(std::abs(r.cost - (double)ref.cost) <= 2 * tol * scale,
+                     qPrintable(QString("%1 vs %2").arg(r.cost, 0, 'g', 17).arg((double)ref.cost, 0, 'g', 17)));
+            double worst = 0;
+            for (std::size_t i = 0; i < x.size(); ++i)
+                for (std::size_t j = 0; j < y.size(); ++j)
+                    worst = std::max(worst, std::abs((r.f[i] + r.g[j]) - (double)(ref.f[i] + ref.g[j])));
+            QVERIFY2(worst <= 4 * eps * tol / minW, qPrintable(QString("potentials off by %1 (bound %2)").arg(worst).arg(4 * eps * tol / minW)));
+            res[k++] = r;
+        }
+        QVERIFY(std::abs(res[0].cost - res[1].cost) <= 2 * tol * scale);
+        QVERIFY(std::abs(res[0].dualObjective - res[1].dualObjective) <= 2 * tol * scale);
+    }
+
+    // Auto precision: float where its floor is below the tolerance (the app's 1e-3: every iteration
+    // in float), double at the target eps for a tight tolerance (only eps-scaling levels in float);
+    // Float forced below the float floor still converges (to 1e-11, checked in double) because a
+    // stall or claim hands over to double iterations.
+    void autoPrecision() {
+        tl::SinkhornOptions o;
+        o.epsilon = 0.1;
+        o.tolerance = 1e-3;
+        const auto loose = tl::sinkhorn(x_, y_, o);
+        STATUS_IS(loose, Converged);
+        QVERIFY(loose.marginalError < 1e-3);
+        QVERIFY2(loose.floatIterations == loose.iterations && loose.iterations > 0, qPrintable(QString::number(loose.floatIterations)));
+        o.tolerance = 1e-10;
+        const auto tight = tl::sinkhorn(x_, y_, o);
+        STATUS_IS(tight, Converged);
+        QVERIFY(tight.marginalError < 1e-10);
+        QVERIFY2(tight.floatIterations > 0 && tight.floatIterations < 20 && tight.iterations > 2 * tight.floatIterations,
+                 qPrintable(QString("%1 of %2 in float").arg(tight.floatIterations).arg(tight.iterations)));
+        o.tolerance = 1e-11;
+        o.precision = tl::SinkhornPrecision::Float;
+        const auto forced = tl::sinkhorn(x_, y_, o);
+        STATUS_IS(forced, Converged);
+        QVERIFY(forced.marginalError < 1e-11);
+        QVERIFY(forced.floatIterations > 0 && forced.iterations > forced.floatIterations);
+        QVERIFY(std::abs(forced.cost - tight.cost) <= 1e-9 * maxC_);
+        o.precision = tl::SinkhornPrecision::Double;
+        o.tolerance = 1e-3;
+        QCOMPARE(tl::sinkhorn(x_, y_, o).floatIterations, 0);
+    }
+
+    // Warm start of the Sinkhorn divergence along a sequence of frames (particles moving towards a
+    // fixed target, as the app's frames do): each frame started from the previous frame's four
+    // potentials gives the cold-start value (both converged to 1e-6: the three dual values, hence S,
+    // within 6 tol max C) in fewer iterations: the target's symmetric term is already converged
+    // (0 iterations), the moving one needs about half, the (a, b) solve fewer (its tail, set by
+    // eps, dominates). The value is sinkhornDivergence's, bit for bit; mismatched warm-start sizes
+    // are refused.
+    void divergenceWarmStart() {
+        tl::Rng rng(4242);
+        const PointCloud x0 = gaussianCloud(2, 120, rng, true, 0.0), y = gaussianCloud(2, 90, rng, true, 1.0, 0.5);
+        tl::SinkhornOptions o;
+        o.epsilon = 0.05;
+        o.tolerance = 1e-6;
+        const double scale = maxCost(x0, y);
+        tl::SinkhornOptions w = o;
+        int cold = 0, warm = 0;
+        for (int k = 0; k < 6; ++k) {
+            PointCloud x = x0;
+            const double t = 0.02 * k;
+            for (std::size_t i = 0; i < x.size(); ++i)
+                for (int c = 0; c < 2; ++c) x.point(i)[c] = (1 - t) * x0.point(i)[c] + t * y.point(i % y.size())[c];
+            const auto dc = tl::solveSinkhornDivergence(x, y, o);
+            const auto dw = tl::solveSinkhornDivergence(x, y, w);
+            QCOMPARE(dc.status, tl::OtStatus::Converged);
+            QCOMPARE(dw.status, tl::OtStatus::Converged);
+            QVERIFY(dc.marginalError < 1e-6 && dw.marginalError < 1e-6);
+            QVERIFY2(std::abs(dw.divergence - dc.divergence) < 6e-6 * scale,
+                     qPrintable(QString("frame %1: warm %2 cold %3").arg(k).arg(dw.divergence, 0, 'g', 15).arg(dc.divergence, 0, 'g', 15)));
+            QVERIFY(std::abs(dc.divergence - (dc.otXY - 0.5 * dc.otXX - 0.5 * dc.otYY)) < 1e-12);
+            QCOMPARE(dc.f.size(), x.size());
+            QCOMPARE(dc.g.size(), y.size());
+            QCOMPARE(dc.symmetricX.size(), x.size());
+            QCOMPARE(dc.symmetricY.size(), y.size());
+            if (k == 0) QCOMPARE(dc.divergence, tl::sinkhornDivergence(x, y, o));
+            if (k > 0) {
+                QCOMPARE(dw.iterationsYY, 0);
+                QVERIFY2(dw.iterationsXY < dc.iterationsXY && 2 * dw.iterationsXX <= dc.iterationsXX + 2,
+                         qPrintable(QString("frame %1: warm %2/%3 cold %4/%5").arg(k).arg(dw.iterationsXY).arg(dw.iterationsXX).arg(dc.iterationsXY).arg(dc.iterationsXX)));
+                cold += dc.iterations();
+                warm += dw.iterations();
+            }
+            w.initialF = dw.f;
+            w.initialG = dw.g;
+            w.initialSymmetricX = dw.symmetricX;
+            w.initialSymmetricY = dw.symmetricY;
+        }
+        qInfo("5 warm-started frames: %d iterations (cold: %d)", warm, cold);
+        QVERIFY(warm < cold * 3 / 4);
+        tl::SinkhornOptions bad = o;
+        bad.initialSymmetricY = std::vector<double>(3, 0.0);
+        QVERIFY_THROWS_EXCEPTION(tl::Error, tl::solveSinkhornDivergence(x0, y, bad));
     }
 
     void invalidInputs() {
