@@ -78,15 +78,31 @@ void addFrameMetrics(Frame& f, const Frame* previous) {
     f.setMetric("path_length", path);
 }
 
-double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop,
-                       SinkhornDivergenceResult* warm) {
+PointCloud thinned(const PointCloud& pc, long k) {
+    if (k <= 0 || pc.size() <= static_cast<std::size_t>(k)) return pc;
+    PointCloud out;
+    out.dim = pc.dim;
+    const std::size_t n = pc.size(), m = static_cast<std::size_t>(k);
+    for (std::size_t r = 0; r < m; ++r) {
+        const std::size_t i = r * n / m;
+        out.points.insert(out.points.end(), pc.points.begin() + static_cast<std::ptrdiff_t>(i * pc.dim),
+                          pc.points.begin() + static_cast<std::ptrdiff_t>((i + 1) * pc.dim));
+        out.weights.push_back(pc.weights[i]);
+    }
+    out.normalizeWeights();
+    return out;
+}
+
+double frameDivergence(const Frame& f, const PointCloud& fullTarget, double epsilon, int threads, std::stop_token stop,
+                       SinkhornDivergenceResult* warm, long maxSamples) {
+    const PointCloud target = thinned(fullTarget, maxSamples);
     SinkhornOptions o;
     o.epsilon = epsilon;
     o.tolerance = 1e-3;  // a display metric: marginals to 0.1% are plenty
     o.maxIterations = 5000;
     o.threads = threads;
     o.progress = [&](int, double) { return !stop.stop_requested(); };
-    PointCloud pc = frameCloud(f);
+    PointCloud pc = thinned(frameCloud(f), maxSamples);
     pc.normalizeWeights();
     if (warm) {
         // Only potentials of the right sizes (a frame of another run, another target: cold start).

@@ -25,7 +25,11 @@ PointCloud frameCloud(const Frame& f);
 // Stops early (throws tl::Error) when `stop` is requested.
 // `warm` (optional, in/out): the previous frame's potentials against the same target (same sizes):
 // the solve starts from them and leaves this frame's there (frames of a run move a little each time).
+// `maxSamples` > 0: both measures are thinned to at most that many evenly spaced points (weights
+// renormalised; samples are exchangeable, so a stride is an unbiased thinning) — a display estimate.
 double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop = {},
-                       SinkhornDivergenceResult* warm = nullptr);
+                       SinkhornDivergenceResult* warm = nullptr, long maxSamples = 0);
+// At most k evenly spaced points of pc (all when k <= 0 or pc has no more), weights renormalised.
+PointCloud thinned(const PointCloud& pc, long k);
 
 }  // namespace tl

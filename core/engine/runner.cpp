@@ -450,7 +450,7 @@ void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token
                     }
                 }
                 if (!std::isfinite(dv)) {
-                    dv = frameDivergence(*f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop, &warm);
+                    dv = frameDivergence(*f, target_->cloud, scenario_.divergenceEpsilon, threads_, ctx.stop, &warm, scenario_.divergenceSamples);
                     if (atSource && !ctx.cancelled()) {
                         std::lock_guard<std::mutex> lk(m_);
                         sourceDivergence_ = std::make_shared<const SinkhornDivergenceResult>(warm);

@@ -104,6 +104,11 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
             if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > 1e6)
                 throw Error(context + ": key 'divergence_epsilon' must be a number in (0, 1e6]");
             s.divergenceEpsilon = v.get<double>();
+        } else if (key == "divergence_samples") {
+            const double k = v.is_number() ? v.get<double>() : -1.0;
+            if (!v.is_number() || k != std::floor(k) || k < 0 || k > 1e8)
+                throw Error(context + ": key 'divergence_samples' must be a whole number in [0, 1e8] (0 = every particle)");
+            s.divergenceSamples = static_cast<long>(v.get<double>());
         } else if (key == "panels") {
             if (!v.is_array() || v.empty()) throw Error(context + ": key 'panels' must be a non-empty array");
             if (v.size() > static_cast<std::size_t>(kMaxPanels))
@@ -145,7 +150,7 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                 s.panels.push_back(std::move(panel));
             }
         } else {
-            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, snapshots, frames, duration, divergence_epsilon, panels)");
+            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, snapshots, frames, duration, divergence_epsilon, divergence_samples, panels)");
         }
     }
     if (s.source.empty() && !s.snapshots.empty()) s.source = s.snapshots.front().measure;
@@ -185,6 +190,7 @@ std::string scenarioToJson(const Scenario& s) {
         doc["snapshots"] = snaps;
     }
     doc["divergence_epsilon"] = s.divergenceEpsilon;
+    doc["divergence_samples"] = s.divergenceSamples;
     json panels = json::array();
     for (const auto& p : s.panels) {
         json pj;
@@ -211,7 +217,9 @@ std::string scenarioReferenceMarkdown() {
           "source to target over [0, T]) |\n"
        << "| `panels` | 1 … " << kMaxPanels << " panels, each `{\"dynamics\": NAME, \"title\": optional, …parameters}` |\n"
        << "| `name`, `description` | optional text (name defaults to the file name) |\n"
-       << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n";
+       << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n"
+       << "| `divergence_samples` | the metric is estimated on at most this many evenly spaced particles of each measure (default "
+          "2000; 0 = all): a display metric, computed after the frames |\n";
     for (const auto& d : dynamicsRegistry()) {
         os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n"
            << (d.needsSnapshots ? "Needs `snapshots`.\n\n" : d.needsTarget ? "Needs a `target`.\n\n" : "Needs no `target`.\n\n")

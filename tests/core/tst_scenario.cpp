@@ -4,6 +4,7 @@
 // against the scenario's folder (through sampleMeasure and through the Runner).
 #include "engine/dynamics.h"
 #include "engine/runner.h"
+#include "engine/metrics.h"
 #include "engine/scenario.h"
 #include "measure/csv.h"
 #include "measure/spec.h"
@@ -85,6 +86,37 @@ class TestScenario : public QObject {
     Q_OBJECT
 
 private slots:
+    // divergence_samples: the metric's thinning (evenly spaced, weights renormalised); bad values name the key.
+    void divergenceSamples() {
+        const auto ok = tl::parseScenario(R"({"source": "gaussian", "target": "moons", "divergence_samples": 500, "panels": [{"dynamics": "ot-displacement"}]})", ".", "t");
+        QCOMPARE(ok.divergenceSamples, 500L);
+        QCOMPARE(tl::parseScenario(tl::scenarioToJson(ok), ".", "t").divergenceSamples, 500L);
+        for (const char* bad : {"1.5", "-1", "\"all\""}) {
+            try {
+                tl::parseScenario(std::string(R"({"source": "gaussian", "target": "moons", "divergence_samples": )") + bad +
+                                      R"(, "panels": [{"dynamics": "ot-displacement"}]})",
+                                  ".", "t");
+                QFAIL(bad);
+            } catch (const tl::Error& e) {
+                QVERIFY2(QString(e.what()).contains("divergence_samples"), e.what());
+            }
+        }
+        tl::PointCloud pc;
+        pc.dim = 1;
+        for (int i = 0; i < 10; ++i) {
+            pc.points.push_back(i);
+            pc.weights.push_back(i + 1.0);
+        }
+        const tl::PointCloud t = tl::thinned(pc, 4);
+        QCOMPARE(t.size(), std::size_t(4));
+        QCOMPARE(t.points, (std::vector<double>{0, 2, 5, 7}));  // i = r n / m
+        double sum = 0;
+        for (double w : t.weights) sum += w;
+        QVERIFY(std::abs(sum - 1) < 1e-15);
+        QCOMPARE(tl::thinned(pc, 0).size(), std::size_t(10));
+        QCOMPARE(tl::thinned(pc, 20).size(), std::size_t(10));
+    }
+
     // The contract example: values as written, declared defaults for everything unspecified,
     // name from the context's file name, 61 uniform times from 0 to 1.
     void contractExample() {
