@@ -82,4 +82,16 @@ std::string usageOf(const std::vector<OptionSpec>& specs) {
     return os.str();
 }
 
+void refuseStray(const Args& a, std::size_t allowed, const std::string& cmd, const std::string& expects) {
+    if (a.positional().size() <= allowed) return;
+    const std::string why = expects.empty() ? " takes no positional arguments" : " takes " + expects;
+    throw UsageError(cmd + ": unexpected argument " + tl::quoted(a.positional()[allowed]) + " (" + cmd + why + ")");
+}
+
+std::string onePositional(const Args& a, const std::string& cmd, const std::string& what) {
+    if (a.positional().empty()) throw Error(cmd + " needs a " + what + " (see transportlab-cli " + cmd + " --help)");
+    refuseStray(a, 1, cmd, "one " + what);
+    return a.positional().front();
+}
+
 }  // namespace tl::cli

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/error.h"
+
 namespace tl::cli {
 
 struct OptionSpec {
@@ -19,6 +21,13 @@ struct OptionSpec {
 // Not a std::exception, so no error handler mistakes it for an error.
 struct HelpRequested {
     std::string options;
+};
+
+// A command line with an argument no subcommand expects (a stray positional argument): runCli prints
+// the one-line message and exits 2 (other errors exit 1).
+class UsageError : public Error {
+public:
+    using Error::Error;
 };
 
 class Args {
@@ -38,5 +47,14 @@ private:
 };
 
 std::string usageOf(const std::vector<OptionSpec>& specs);
+
+// Refuses positional arguments after the first `allowed`: UsageError naming the first extra one, e.g.
+// "simulate: unexpected argument 'x' (simulate takes one SCENARIO.json)". `expects` says what the
+// allowed ones are ("one SCENARIO.json"); empty when none is allowed.
+void refuseStray(const Args& a, std::size_t allowed, const std::string& cmd, const std::string& expects = "");
+
+// The one positional argument `cmd` needs (e.g. the SCENARIO.json): tl::Error when there is none,
+// UsageError naming the second when there are more.
+std::string onePositional(const Args& a, const std::string& cmd, const std::string& what);
 
 }  // namespace tl::cli

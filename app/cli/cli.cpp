@@ -76,7 +76,7 @@ std::string joinPotentials(const std::vector<double>& f, const std::vector<doubl
 
 int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
     Args a(argv, kOtOptions);
-    if (!a.positional().empty()) throw Error("unexpected argument " + tl::quoted(a.positional().front()));
+    refuseStray(a, 0, "ot");
     OtOptions opt;
     opt.method = parseOtMethod(a.text("method", "exact"));
     const double eps = a.real("epsilon", 0.01, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
@@ -132,12 +132,13 @@ int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     }
     if (opt.method == OtMethod::Exact) j["dual_objective"] = jnum(r.dualObjective);
     if (opt.computePlan) j["plan_entries"] = r.plan.size();
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     return 0;
 }
 
 int cmdMeasure(const std::vector<std::string>& argv, std::ostream& out) {
     Args a(argv, kMeasureOptions);
+    refuseStray(a, 0, "measure");
     const PointCloud pc = measureFromSpec(a.required("spec"));
     writeCsv(a.required("out"), pc);
     json j;
@@ -145,7 +146,7 @@ int cmdMeasure(const std::vector<std::string>& argv, std::ostream& out) {
     j["dim"] = pc.dim;
     const auto m = pc.mean();
     j["mean"] = std::vector<double>(m.data(), m.data() + m.size());
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     return 0;
 }
 
@@ -167,7 +168,8 @@ std::string usage() {
        << "  transportlab-cli measure --spec SPEC --out FILE.csv   sample a measure to CSV\n"
        << "  transportlab-cli scenario-reference                   the scenario format and every dynamics parameter (Markdown)\n"
        << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
-       << "  transportlab-cli --version | --help\n";
+       << "  transportlab-cli --version | --help | help SUBCOMMAND\n"
+       << "Exit status: 0 success, 1 error (one line on stderr), 2 unknown command or stray argument.\n";
     return os.str();
 }
 
@@ -191,13 +193,25 @@ std::string synopsisOf(const std::string& cmd) {
 // A subcommand without options (kinds, scenario-reference): --help, or nothing at all.
 void noArguments(const std::string& cmd, const std::vector<std::string>& argv) {
     Args a(argv, {});
-    if (!a.positional().empty()) throw Error(cmd + ": unexpected argument " + tl::quoted(a.positional().front()));
+    refuseStray(a, 0, cmd);
 }
+
+bool isCommand(const std::string& cmd) { return cmd == "sweep" || !synopsisOf(cmd).empty(); }
 
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        // `help SUB` is `SUB --help`; anything else after it is refused like any stray argument.
+        if (args.size() == 2 && isCommand(args[1])) return runCli({args[1], "--help"}, out, err);
+        if (args.size() >= 2) {
+            if (isCommand(args[1]))
+                err << "error: " << args[0] << " " << args[1] << ": unexpected argument " << tl::quoted(args[2]) << " (" << args[0]
+                    << " takes one subcommand name)\n";
+            else
+                err << "error: unknown command " << tl::quoted(args[1]) << " after " << args[0] << " (try transportlab-cli --help)\n";
+            return 2;
+        }
         (args.empty() ? err : out) << usage();
         return args.empty() ? 2 : 0;
     }
@@ -205,6 +219,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
         if (cmd == "--version") {
+            if (!rest.empty()) throw UsageError("unexpected argument " + tl::quoted(rest.front()) + " after --version");
             out << "transportlab-cli " << kVersion << "\n";
             return 0;
         }
@@ -240,6 +255,9 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 #endif
         if (!h.options.empty()) out << "Options:\n" << h.options;
         return 0;
+    } catch (const UsageError& e) {
+        err << "error: " << oneLine(e.what()) << "\n";
+        return 2;
     } catch (const Error& e) {
         err << "error: " << oneLine(e.what()) << "\n";
         return 1;

@@ -17,6 +17,9 @@
 #include "export/animation_writer.h"
 #include "export/render_animation.h"
 #include "util/error.h"
+#include "util/quote.h"
+
+#include <xcb/xcb.h>
 
 namespace tl::cli {
 
@@ -32,6 +35,23 @@ const std::vector<OptionSpec> kRenderOptions = {
     {"threads", true, "worker threads, 0 = all cores (default 0)"},
 };
 
+// Throws tl::Error (one line) unless an X server accepts a connection at $DISPLAY. VTK's X window
+// would otherwise print a log and abort() mid-way. xcb_connect prints nothing, fails at once when no
+// local server listens, and checks the authorisation and the screen number as VTK's XOpenDisplay would.
+void requireDisplay() {
+    const char* display = std::getenv("DISPLAY");
+    if (!display || !*display) throw Error("render needs an X server (DISPLAY is not set); run under xvfb-run -a");
+    int screen = 0;
+    xcb_connection_t* c = xcb_connect(display, &screen);
+    const int status = xcb_connection_has_error(c);
+    xcb_disconnect(c);  // also frees a connection in the error state
+    if (status == 0) return;
+    const char* why = status == XCB_CONN_CLOSED_PARSE_ERR       ? "not a valid display name"
+                      : status == XCB_CONN_CLOSED_INVALID_SCREEN ? "the X server has no such screen"
+                                                                  : "no X server accepts a connection there";
+    throw Error("render needs an X server: cannot open DISPLAY " + tl::quoted(display) + " (" + why + "); run under xvfb-run -a");
+}
+
 std::atomic<bool> gInterrupted{false};
 extern "C" void onRenderSigint(int) { gInterrupted = true; }
 
@@ -39,7 +59,7 @@ extern "C" void onRenderSigint(int) { gInterrupted = true; }
 
 int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
     Args a(argv, kRenderOptions);
-    if (a.positional().size() != 1) throw Error("render needs exactly one SCENARIO.json (got " + std::to_string(a.positional().size()) + ")");
+    const std::string scenarioPath = onePositional(a, "render", "SCENARIO.json");
     ui::RenderSettings s;
     const std::string path = a.required("out");
     s.width = static_cast<int>(a.integer("width", 1280, 16, 8192));
@@ -48,11 +68,11 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     s.panel = static_cast<int>(a.integer("panel", 0, 0, kMaxPanels)) - 1;
     s.layers = ui::layerOptionsFromText(a.text("layers", "particles,trajectories,ellipses,target"), a.text("color", "position"));
     const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
-    const Scenario scenario = loadScenario(a.positional().front());
+    // The X server first (VTK aborts the process, leaving a temporary file, when it cannot connect).
+    requireDisplay();
+    const Scenario scenario = loadScenario(scenarioPath);
     if (s.panel >= static_cast<int>(scenario.panels.size()))
         throw Error("--panel " + std::to_string(s.panel + 1) + ": the scenario has " + std::to_string(scenario.panels.size()) + " panels");
-    const char* display = std::getenv("DISPLAY");
-    if (!display || !*display) throw Error("render needs an X server (DISPLAY is not set); run under xvfb-run -a");
     // Fail before computing: the output form, an even size for H.264, an existing parent folder.
     const ui::AnimationFormat format = ui::AnimationWriter::formatFor(path);
     if (format == ui::AnimationFormat::Mp4 && (s.width % 2 || s.height % 2))
@@ -103,7 +123,7 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     j["compute_seconds"] = std::chrono::duration<double>(t1 - t0).count();
     j["render_seconds"] = renderSeconds;
     j["frames_per_second"] = renderSeconds > 0 ? frames / renderSeconds : 0.0;
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     (void)err;
     return 0;
 }

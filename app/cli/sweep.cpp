@@ -614,7 +614,7 @@ int emitJobs(const Args& a, const Plan& plan, const std::string& dir, std::ostre
     j["metric"] = plan.metric;
     j["merge"] = merge;
     j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     return 0;
 }
 
@@ -694,7 +694,7 @@ int mergeParts(const Args& a, std::ostream& out, Clock::time_point t0) {
     j["rows"] = rows.size();
     j["metric"] = metric;
     j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     return 0;
 }
 
@@ -730,8 +730,7 @@ int cmdSweep(const std::vector<std::string>& argv, std::ostream& out, std::ostre
     Args a(argv, kOptions);
     if (a.has("merge")) return mergeParts(a, out, t0);
 
-    if (a.positional().size() != 1)
-        throw Error("sweep needs exactly one SCENARIO.json (got " + std::to_string(a.positional().size()) + "; see transportlab-cli sweep --help)");
+    const std::string scenarioPath = onePositional(a, "sweep", "SCENARIO.json");
     const std::string emitDir = a.text("emit-jobs");
     if (a.has("emit-jobs") && emitDir.empty()) throw Error("option --emit-jobs needs a folder");
     std::string outPath, png;
@@ -746,7 +745,7 @@ int cmdSweep(const std::vector<std::string>& argv, std::ostream& out, std::ostre
     }
     const long long jobsWanted = a.integer("jobs", 0, 1, 4096);  // 0 = not given
     const int threadsTotal = emitDir.empty() ? resolveThreads(static_cast<int>(a.integer("threads", 0, 0, 256))) : 1;
-    const Plan plan = makePlan(a, a.positional().front());
+    const Plan plan = makePlan(a, scenarioPath);
     if (!emitDir.empty()) return emitJobs(a, plan, emitDir, out, t0);
 
     // Runs at a time: --jobs, else one per thread (--threads, default the hardware threads); never more
@@ -778,7 +777,7 @@ int cmdSweep(const std::vector<std::string>& argv, std::ostream& out, std::ostre
     j["jobs"] = jobs;
     j["threads_per_run"] = threadsPerRun;
     j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
-    out << j.dump() << std::endl;
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
     return 0;
 }
 

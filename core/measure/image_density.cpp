@@ -33,8 +33,9 @@ std::string extensionOf(const std::string& path) {
 
 }  // namespace
 
-GrayImage readPgm(const std::string& path) {
-    const std::string data = readFile(path, kMaxImageBytes);
+GrayImage readPgm(const std::string& path) { return parsePgm(readFile(path, kMaxImageBytes), path); }
+
+GrayImage parsePgm(std::string_view data, const std::string& path) {
     std::size_t pos = 0;
     auto bad = [&](const std::string& why) { return Error(quotedPath(path) + " is not a valid PGM image: " + why); };
     auto skipSpace = [&] {

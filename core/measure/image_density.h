@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "measure/point_cloud.h"
@@ -24,6 +25,8 @@ inline constexpr long long kMaxImagePixels = 100'000'000;              // 100 me
 
 // Reads binary (P5) or ASCII (P2) PGM. Throws tl::Error on malformed files.
 GrayImage readPgm(const std::string& path);
+// The same from the file's bytes; `name` (e.g. the path) starts every error message.
+GrayImage parsePgm(std::string_view data, const std::string& name);
 
 // Reads any image format: PGM natively, other formats through a reader registered for the
 // file's extension (the app registers a Qt-based PNG/JPEG reader; core has no Qt).

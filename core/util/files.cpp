@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -273,6 +274,54 @@ std::string readFile(const std::string& path, std::size_t maxBytes) {
     return data;
 }
 
+namespace {
+
+// Whether `inner` is `outer` or lies below it (both absolute, symbolic links resolved, no trailing '/').
+bool isSameOrBelow(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto o = outer.begin(), i = inner.begin();
+    for (; o != outer.end(); ++o, ++i)
+        if (i == inner.end() || *i != *o) return false;
+    return true;
+}
+
+std::filesystem::path resolved(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path r = std::filesystem::weakly_canonical(p, ec);
+    if (ec) r = std::filesystem::absolute(p, ec).lexically_normal();
+    if (!r.has_filename() && r.has_relative_path()) r = r.parent_path();  // no trailing '/'
+    return r;
+}
+
+// Refuses (tl::Error naming the folder) to replace the root folder, $HOME or a folder above it, the
+// current folder or a folder above it, or a protected folder or a folder above it.
+void refuseProtected(const std::filesystem::path& target, const std::string& label,
+                     const std::vector<std::pair<std::filesystem::path, std::string>>& protect) {
+    namespace fs = std::filesystem;
+    const fs::path t = resolved(target);
+    const std::string refuse = ": refusing to replace it";
+    if (t == t.root_path()) throw Error(label + " is the root folder" + refuse);
+    const char* home = std::getenv("HOME");
+    if (home && *home && fs::path(home).is_absolute()) {
+        const fs::path h = resolved(home);
+        if (t == h) throw Error(label + " is the home folder ($HOME)" + refuse);
+        if (isSameOrBelow(h, t)) throw Error(label + " holds the home folder " + quotedPath(h.string()) + " ($HOME)" + refuse);
+    }
+    std::error_code ec;
+    const fs::path cwd = fs::current_path(ec);
+    if (!ec) {
+        const fs::path c = resolved(cwd);
+        if (t == c) throw Error(label + " is the current folder" + refuse);
+        if (isSameOrBelow(c, t)) throw Error(label + " holds the current folder " + quotedPath(c.string()) + refuse);
+    }
+    for (const auto& [folder, what] : protect) {
+        const fs::path p = resolved(folder);
+        if (t == p) throw Error(label + " is " + what + refuse);
+        if (isSameOrBelow(p, t)) throw Error(label + " holds " + what + refuse);
+    }
+}
+
+}  // namespace
+
 StagedFolder::StagedFolder(const std::string& target, const StagedFolderOptions& options) : name_(target) {
     namespace fs = std::filesystem;
     const std::string label = options.label.empty() ? quotedPath(target) : options.label;
@@ -282,8 +331,14 @@ StagedFolder::StagedFolder(const std::string& target, const StagedFolderOptions&
     if (!target_.has_filename()) target_ = target_.parent_path();  // "out/" names the folder "out"
     const bool exists = fs::exists(target_, ec);
     if (exists && !fs::is_directory(target_, ec)) throw Error(label + " exists and is not a folder");
-    if (exists && !fs::is_empty(target_, ec) && !options.replaceNonEmpty)
-        throw Error(label + " exists and is not empty" + options.notEmptyHint);
+    if (exists) {
+        refuseProtected(target_, label, options.protect);
+        const bool empty = fs::is_empty(target_, ec);
+        if (ec) throw Error("cannot read " + label + ": " + ec.message());
+        if (!empty && options.isOwnOutput && !options.isOwnOutput(target_))
+            throw Error(label + " is not empty" + options.notOwnHint);
+        if (!empty && !options.replaceNonEmpty) throw Error(label + " exists and is not empty" + options.notEmptyHint);
+    }
     const fs::path parent = target_.parent_path();
     if (!fs::is_directory(parent, ec)) throw Error("cannot write " + quotedPath(target) + ": folder " + quotedPath(parent.string()) + " does not exist");
     std::string tmpl = (parent / hiddenName(target_, ".tmp-XXXXXX")).string();

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,10 +69,22 @@ std::string resolvePath(const std::string& path, const std::string& baseDir);
 // An output folder assembled under a hidden temporary name beside its target ('.<name>.tmp-XXXXXX')
 // and renamed onto the target by commit() only when complete; destroyed (or discard()ed) before
 // that, it removes the temporary tree, so a cancel, an error or an exception leaves nothing.
+//
+// An existing target is never replaced when it is the root folder, $HOME or a folder above it, the
+// current folder or a folder above it, or one of `protect` or a folder above it (compared after
+// resolving symbolic links); the message names the folder and why.
 struct StagedFolderOptions {
     bool replaceNonEmpty = false;  // else an existing non-empty target is refused (an empty one is always replaced)
     std::string label;             // how messages name the target; default "'<target>'"
     std::string notEmptyHint;      // appended to the "not empty" message, e.g. " (use --force to replace it)"
+    // Folders never replaced, nor any folder above them: (folder, what it is for messages, e.g.
+    // "the folder of the scenario file 'a/s.json'").
+    std::vector<std::pair<std::filesystem::path, std::string>> protect;
+    // When set, an existing non-empty target is replaced only if this says it holds an earlier output
+    // of the same kind (e.g. simulate's summary.json), with or without replaceNonEmpty; else the
+    // message is label + " is not empty" + notOwnHint.
+    std::function<bool(const std::filesystem::path&)> isOwnOutput;
+    std::string notOwnHint;
 };
 
 class StagedFolder {

@@ -2,6 +2,8 @@
 // Checked against the same solvers run in-process (solveExact, sinkhorn, buresWassersteinSq) and the plan/potential invariants.
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -21,31 +23,11 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-
-Run runCli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(TL_CLI_PATH), args);
-    Run r;
-    if (!p.waitForStarted(10000)) {
-        r.err = "failed to start " TL_CLI_PATH;
-        return r;
-    }
-    p.closeWriteChannel();
-    if (!p.waitForFinished(60000)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using tltest::readAll;
+using tltest::Run;
+using tltest::runCli;
+using tltest::runProgram;
+using tltest::writeText;
 
 // The one JSON object on stdout (one line); fails the test otherwise.
 QJsonObject parseJson(const Run& r) {
@@ -58,10 +40,6 @@ QJsonObject parseJson(const Run& r) {
     const QJsonDocument doc = QJsonDocument::fromJson(out, &pe);
     if (pe.error != QJsonParseError::NoError || !doc.isObject()) return {};
     return doc.object();
-}
-
-void writeText(const QString& path, const std::string& text) {
-    std::ofstream(path.toStdString(), std::ios::binary) << text;
 }
 
 // Parses "i,j,mass" / "side,index,potential" CSV written by the CLI.

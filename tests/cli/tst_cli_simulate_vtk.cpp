@@ -12,6 +12,8 @@
 
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -29,48 +31,16 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-
-Run runProgram(const QString& program, const QStringList& args, int timeoutMs = 120000) {
-    QProcess p;
-    p.start(program, args);
-    Run r;
-    if (!p.waitForStarted(10000)) {
-        r.err = "failed to start " + program.toUtf8();
-        return r;
-    }
-    p.closeWriteChannel();
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
-
-Run runCli(const QStringList& args) { return runProgram(QStringLiteral(TL_CLI_PATH), args); }
+using tltest::readAll;
+using tltest::Run;
+using tltest::runCli;
+using tltest::runProgram;
+using tltest::writeText;
 
 constexpr int kSkipCode = 77;  // read_pvd.py: the vtk module cannot be imported
 
 const QString kPython = QStringLiteral("/usr/bin/python3");
 const QString kReader = QStringLiteral(TL_SOURCE_DIR "/tests/cli/read_pvd.py");
-
-void writeText(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    if (f.open(QIODevice::WriteOnly)) f.write(text);
-}
-
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 double num(const QByteArray& s) {
     const std::string t = s.trimmed().toStdString();
@@ -326,7 +296,7 @@ private slots:
         QCOMPARE(QJsonDocument::fromJson(r.out.trimmed()).object().value("format").toString(), format.isEmpty() ? QString("csv") : format);
         const tl::Scenario s = tl::loadScenario(scenarioPath.toStdString());
         const bool vtp = format == "vtp";
-        QStringList expected{"metrics.csv", "scenario.json"};
+        QStringList expected{"metrics.csv", "scenario.json", "summary.json"};
         for (int k = 0; k < static_cast<int>(s.panels.size()); ++k) {
             const bool grid = s.panels[k].dynamics == "gradient-flow";
             if (vtp) expected << QString("panel%1.pvd").arg(k);

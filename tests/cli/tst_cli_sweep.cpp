@@ -10,6 +10,8 @@
 // Scenarios are tiny (16-cell grids, 50 particles, 60-point OT): the whole test takes a few seconds.
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -29,42 +31,11 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-
-Run runCli(const QStringList& args, const QString& cwd = QString(), int timeoutMs = 120000) {
-    QProcess p;
-    if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
-    p.start(QStringLiteral(TL_CLI_PATH), args);
-    Run r;
-    if (!p.waitForStarted(10000)) {
-        r.err = "failed to start " TL_CLI_PATH;
-        return r;
-    }
-    p.closeWriteChannel();
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
-
-void writeText(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    if (f.open(QIODevice::WriteOnly)) f.write(text);
-}
-
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
+using tltest::readAll;
+using tltest::Run;
+using tltest::runCli;
+using tltest::runProgram;
+using tltest::writeText;
 
 // Rows of a CSV file (header separately), each split on ','.
 QList<QList<QByteArray>> csvRows(const QString& path, QByteArray* header) {
@@ -361,7 +332,7 @@ private slots:
             QVERIFY2(commands[i].contains("--vary b=" + values[i] + ":" + values[i] + ":1"), commands[i].constData());
             QStringList args;
             for (int w = 1; w < words.size(); ++w) args << QString::fromUtf8(words[w]);
-            const Run rj = runCli(args, jobs);
+            const Run rj = runCli(args, {.cwd = jobs});
             QVERIFY2(rj.exitCode == 0, rj.err.constData());
         }
         const Run merged = runCli({"sweep", "--merge", dir + "/merged.csv", jobs + "/part_003.csv", jobs + "/part_001.csv", jobs + "/part_000.csv", jobs + "/part_002.csv"});

@@ -2,6 +2,8 @@
 // Checked against exact round trips, hand-written expected clouds, and the documented error contract (tl::Error naming the problem).
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QTemporaryDir>
 
@@ -23,10 +25,7 @@ using tl::PointCloud;
 
 namespace {
 
-void writeText(const QString& path, const std::string& text) {
-    std::ofstream out(path.toStdString(), std::ios::binary);
-    out << text;
-}
+using tltest::writeText;
 
 bool bitEqual(const std::vector<double>& a, const std::vector<double>& b) {
     if (a.size() != b.size()) return false;

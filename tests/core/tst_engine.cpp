@@ -20,6 +20,8 @@
 
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -136,7 +138,7 @@ private slots:
     void otExactPermutation() {
         const tl::Scenario s = scenario("gaussian:n=300,seed=11", "moons:n=300,seed=12", 11, {panel("ot-displacement", {{"method", std::string("exact")}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0);
         QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
         const auto frames = r->history(0)->snapshot();
@@ -192,7 +194,7 @@ private slots:
     void otExactSplit() {
         const tl::Scenario s = scenario("gaussian:n=200,seed=13", "moons:n=300,seed=14", 6, {panel("ot-displacement")});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0);
         QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
         const auto frames = r->history(0)->snapshot();
@@ -230,7 +232,7 @@ private slots:
         const tl::Scenario s = scenario("gaussian:n=200,seed=15", "moons:n=200,seed=16", 5,
                                         {panel("ot-displacement", {{"method", std::string("sinkhorn")}, {"epsilon", 1e-2}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0);
         QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
         const auto frames = r->history(0)->snapshot();
@@ -270,7 +272,7 @@ private slots:
                                         {panel("ot-displacement", {{"method", std::string("gaussian")}}),
                                          panel("ot-displacement", {{"method", std::string("gaussian")}, {"gauge", 2.0}, {"steps", 200LL}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         for (int k = 0; k < 2; ++k) {
             const tl::PanelStatus st = r->status(k);
             QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
@@ -319,7 +321,7 @@ private slots:
                                         {panel("flow-matching", {{"field", std::string("gaussian")}, {"integrator", std::string("rk4")}, {"steps", 100LL}}),
                                          panel("flow-matching", {{"field", std::string("gaussian")}, {"integrator", std::string("rk4")}, {"steps", 100LL}, {"gauge", 2.0}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const auto& l0 = r->source()->law->components[0];
         const auto& l1 = r->target()->law->components[0];
         const tl::GaussianPath path{l0.mean, l1.mean, l0.cov, l1.cov};
@@ -374,7 +376,7 @@ private slots:
     void fmClosedFormMemorises() {
         const tl::Scenario s = scenario("gaussian:n=300,seed=21", "moons:n=300,seed=22", 6, {panel("flow-matching", {{"field", std::string("closed-form")}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0);
         QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
         const auto frames = r->history(0)->snapshot();
@@ -427,7 +429,7 @@ private slots:
                                          panel("diffusion", {{"sampler", std::string("sde")}, {"steps", 200LL}, {"seed", 7LL}}),
                                          panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("heun")}, {"steps", 200LL}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(180s));
+        QVERIFY(r->waitIdle(180s * tltest::kSlowdown));
         std::vector<tl::FramePtr> fr[3];
         for (int p = 0; p < 3; ++p) {
             const tl::PanelStatus st = r->status(p);
@@ -488,7 +490,7 @@ private slots:
         const tl::Scenario s = scenario("gaussian:n=300,mean=-1;0,cov=1;0;0;0.2,seed=3", "gaussian:n=300,mean=1.5;0.5,cov=0.6;0.5;0.5;0.7,seed=4", 3,
                                         {fm("euler", 5), fm("euler", 20), fm("euler", 80), fm("rk4", 1000)});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         MatrixXd X[4];
         for (int p = 0; p < 4; ++p) {
             const tl::PanelStatus st = r->status(p);
@@ -511,12 +513,12 @@ private slots:
         const tl::Scenario s = scenario("gaussian:n=2000,seed=41", "moons:n=2000,seed=42", 11,
                                         {panel("flow-matching", {{"field", std::string("closed-form")}, {"steps", 20000LL}})});
         auto r = start(s);
-        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 30s));
+        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 30s * tltest::kSlowdown));
         std::this_thread::sleep_for(300ms);
         QVERIFY2(r->status(0).state == tl::PanelState::Running, qPrintable(stateText(r->status(0))));
         const auto t0 = std::chrono::steady_clock::now();
         r->cancel();
-        const bool idle = r->waitIdle(10s);
+        const bool idle = r->waitIdle(10s * tltest::kSlowdown);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         qInfo("cancel during integration: waitIdle returned after %.1f ms", ms);
         QVERIFY(idle);
@@ -534,10 +536,10 @@ private slots:
         const tl::Scenario s = scenario("gaussian:n=2000,seed=43", "moons:n=2000,seed=44", 400,
                                         {panel("flow-matching", {{"field", std::string("closed-form")}, {"steps", 10LL}})});
         auto r = start(s);
-        QVERIFY(waitFor([&] { return r->history(0)->size() >= 5; }, 60s));
+        QVERIFY(waitFor([&] { return r->history(0)->size() >= 5; }, 60s * tltest::kSlowdown));
         const auto t0 = std::chrono::steady_clock::now();
         r->cancel();
-        const bool idle = r->waitIdle(10s);
+        const bool idle = r->waitIdle(10s * tltest::kSlowdown);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const auto frames = r->history(0)->snapshot();
         qInfo("cancel during frame publication: waitIdle returned after %.1f ms with %zu of 400 frames", ms, frames.size());
@@ -559,11 +561,11 @@ private slots:
         const tl::PanelSpec fast = panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 10LL}});
         const tl::Scenario s = scenario(src, tgt, 11, {slow, panel("ot-displacement", {{"method", std::string("gaussian")}})});
         auto r = start(s);
-        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 30s));
+        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 30s * tltest::kSlowdown));
         std::this_thread::sleep_for(200ms);
         QCOMPARE(r->status(0).generation, std::uint64_t(1));
         r->setPanelParams(0, fast.params);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0), other = r->status(1);
         QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
         QVERIFY2(other.state == tl::PanelState::Done, qPrintable(stateText(other)));
@@ -575,7 +577,7 @@ private slots:
         QVERIFY2(bad.isEmpty(), qPrintable(bad));
         // A fresh run with the new parameters gives the same frames.
         auto fresh = start(scenario(src, tgt, 11, {fast}));
-        QVERIFY(fresh->waitIdle(120s));
+        QVERIFY(fresh->waitIdle(120s * tltest::kSlowdown));
         const auto ref = fresh->history(0)->snapshot();
         QCOMPARE(ref.size(), frames.size());
         double diff = 0;
@@ -591,18 +593,18 @@ private slots:
         const tl::PanelSpec slow = panel("flow-matching", {{"field", std::string("closed-form")}, {"steps", 5000LL}});
         const tl::PanelSpec quick = panel("ot-displacement", {{"method", std::string("gaussian")}});
         auto r = start(scenario("gaussian:n=600,seed=71", "moons:n=600,seed=72", 11, {quick}));
-        QVERIFY(r->waitIdle(60s));
+        QVERIFY(r->waitIdle(60s * tltest::kSlowdown));
         const auto first = r->history(0)->snapshot();
         QCOMPARE(r->addPanel(slow), std::size_t(1));
         QCOMPARE(r->panelCount(), std::size_t(2));
         QCOMPARE(r->scenario().panels.size(), std::size_t(2));
-        QVERIFY(waitFor([&] { return r->status(1).generation == 1; }, 30s));
+        QVERIFY(waitFor([&] { return r->status(1).generation == 1; }, 30s * tltest::kSlowdown));
         QCOMPARE(r->status(0).generation, std::uint64_t(1));
         QCOMPARE(r->status(0).state, tl::PanelState::Done);
         QCOMPARE(r->addPanel(quick), std::size_t(2));
         r->removePanel(1);  // the slow one, while it computes
         QCOMPARE(r->panelCount(), std::size_t(2));
-        QVERIFY(r->waitIdle(60s));
+        QVERIFY(r->waitIdle(60s * tltest::kSlowdown));
         QCOMPARE(r->status(1).state, tl::PanelState::Done);
         QCOMPARE(r->status(0).generation, std::uint64_t(1));
         const auto still = r->history(0)->snapshot();
@@ -618,7 +620,7 @@ private slots:
         // another dynamics: a new run that never shows the old frames
         r->setPanelSpec(1, panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 10LL}}));
         QVERIFY(r->history(1)->size() == 0 || r->status(1).generation == 2);
-        QVERIFY(r->waitIdle(60s));
+        QVERIFY(r->waitIdle(60s * tltest::kSlowdown));
         QCOMPARE(r->status(1).state, tl::PanelState::Done);
         QCOMPARE(r->status(1).generation, std::uint64_t(2));
         QCOMPARE(r->status(1).summary.nfe, 10L);
@@ -633,16 +635,16 @@ private slots:
         const tl::PanelSpec a = panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 10LL}});
         const tl::PanelSpec b = panel("flow-matching", {{"field", std::string("closed-form")}, {"integrator", std::string("euler")}, {"steps", 3000LL}});
         auto r = start(scenario("gaussian:n=800,seed=47", "moons:n=800,seed=48", 11, {a}));
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         QCOMPARE(r->status(0).state, tl::PanelState::Done);
         const auto before = r->history(0)->snapshot();
         r->setPanelParams(0, b.params);
         QVERIFY(r->status(0).state != tl::PanelState::Done);
         QCOMPARE(r->scenario().panels[0].params.integer("steps"), 3000LL);
-        QVERIFY(waitFor([&] { return r->status(0).generation == 2; }, 30s));
+        QVERIFY(waitFor([&] { return r->status(0).generation == 2; }, 30s * tltest::kSlowdown));
         QCOMPARE(r->history(0)->size(), before.size());  // the last complete run, while the new one computes
         QVERIFY(r->history(0)->at(0) == before.front());
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         QCOMPARE(r->status(0).state, tl::PanelState::Done);
         QCOMPARE(r->status(0).summary.nfe, 3000L);
     }
@@ -653,12 +655,12 @@ private slots:
     void setParamsAfterCancel() {
         const tl::Scenario s = scenario("gaussian:n=50,seed=61", "moons:n=50,seed=62", 3, {panel("ot-displacement")});
         auto r = start(s);
-        QVERIFY(r->waitIdle(30s));
+        QVERIFY(r->waitIdle(30s * tltest::kSlowdown));
         r->cancel();
-        QVERIFY(r->waitIdle(2s));
+        QVERIFY(r->waitIdle(2s * tltest::kSlowdown));
         std::this_thread::sleep_for(100ms);  // let the compute thread wind down
         r->setPanelParams(0, panel("ot-displacement", {{"method", std::string("gaussian")}}).params);
-        const bool idle = r->waitIdle(2s);
+        const bool idle = r->waitIdle(2s * tltest::kSlowdown);
         const tl::PanelStatus st = r->status(0);
         qInfo("after cancel + setPanelParams: waitIdle %s, panel %s, generation %llu", idle ? "true" : "false (timed out)", qPrintable(stateText(st)),
               static_cast<unsigned long long>(st.generation));
@@ -680,7 +682,7 @@ private slots:
                                         {panel("flow-matching", {{"field", std::string("closed-form")}}), panel("ot-displacement"), panel("diffusion"),
                                          panel("flow-matching", {{"field", std::string("gaussian")}})});
         auto r = start(s);
-        QVERIFY(r->waitIdle(120s));
+        QVERIFY(r->waitIdle(120s * tltest::kSlowdown));
         QVERIFY(r->error().empty());
         for (int k : {0, 2, 3}) {
             const tl::PanelStatus st = r->status(k);
@@ -701,13 +703,13 @@ private slots:
     void retryAfterSamplingFailure() {
         tl::Scenario s = scenario("gaussian:n=50,seed=1", "gaussian:n=50,cov=-1,seed=2", 3, {panel("ot-displacement")});
         auto r = start(s);
-        QVERIFY(r->waitIdle(10s));
+        QVERIFY(r->waitIdle(10s * tltest::kSlowdown));
         QVERIFY2(r->status(0).state == tl::PanelState::Failed, qPrintable(stateText(r->status(0))));
         // The message names the scenario key, not only the generator.
         QVERIFY2(QString::fromStdString(r->error()).contains("key 'target'"), r->error().c_str());
         std::this_thread::sleep_for(50ms);
         r->setPanelParams(0, panel("ot-displacement", {{"method", std::string("gaussian")}}).params);
-        QVERIFY2(r->waitIdle(10s), "waitIdle hung after a sampling failure and a parameter change");
+        QVERIFY2(r->waitIdle(10s * tltest::kSlowdown), "waitIdle hung after a sampling failure and a parameter change");
         QVERIFY2(r->status(0).state == tl::PanelState::Failed, qPrintable(stateText(r->status(0))));  // same bad measure: fails again
     }
 
@@ -717,12 +719,12 @@ private slots:
                                         {panel("flow-matching", {{"integrator", std::string("euler")}, {"steps", 100000LL}}),
                                          panel("ot-displacement", {{"method", std::string("gaussian")}})});
         auto r = start(s);
-        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 10s));
+        QVERIFY(waitFor([&] { return r->status(0).state == tl::PanelState::Running; }, 10s * tltest::kSlowdown));
         r->cancel();
-        QVERIFY(r->waitIdle(5s));
+        QVERIFY(r->waitIdle(5s * tltest::kSlowdown));
         QVERIFY2(r->status(0).state == tl::PanelState::Cancelled, qPrintable(stateText(r->status(0))));
         r->setPanelParams(0, panel("flow-matching", {{"integrator", std::string("euler")}, {"steps", 20LL}}).params);
-        QVERIFY(r->waitIdle(60s));
+        QVERIFY(r->waitIdle(60s * tltest::kSlowdown));
         QVERIFY2(r->status(0).state == tl::PanelState::Done, qPrintable(stateText(r->status(0))));
         QVERIFY2(r->status(1).state == tl::PanelState::Done, qPrintable(stateText(r->status(1))));  // it had never run
         QCOMPARE(r->history(1)->size(), std::size_t(5));
@@ -738,7 +740,7 @@ private slots:
             const tl::Scenario s = scenario("gaussian:n=400,seed=81", "moons:n=400,seed=82", 3,
                                             {panel("diffusion", {{"sampler", std::string(sampler)}, {"steps", steps}})});
             auto r = start(s);
-            QVERIFY(r->waitIdle(60s));
+            QVERIFY(r->waitIdle(60s * tltest::kSlowdown));
             QVERIFY2(r->status(0).state == tl::PanelState::Done, qPrintable(stateText(r->status(0))));
             straight[k++] = r->status(0).summary.straightness;
         }
@@ -762,7 +764,7 @@ private slots:
                                     : panel("ot-displacement", {{"method", std::string("gaussian")}, {"gauge", 1.0}});
         const tl::Scenario s = scenario("gaussian:n=200,seed=91", "gaussian:n=200,cov=1;0;0;0,seed=92", 3, {p});
         auto r = start(s);
-        QVERIFY(r->waitIdle(30s));
+        QVERIFY(r->waitIdle(30s * tltest::kSlowdown));
         const tl::PanelStatus st = r->status(0);
         QVERIFY2(st.state == tl::PanelState::Failed, qPrintable(stateText(st)));
         QVERIFY2(QString::fromStdString(st.error).contains("non-degenerate"), st.error.c_str());
@@ -778,7 +780,7 @@ private slots:
         };
         const tl::Scenario s = scenario("gaussian:n=600,seed=101", "moons:n=600,seed=102", 5, {learned("independent"), learned("minibatch-ot")});
         auto r = start(s);
-        QVERIFY(r->waitIdle(300s));
+        QVERIFY(r->waitIdle(300s * tltest::kSlowdown));
         double div[2], straight[2];
         for (int k = 0; k < 2; ++k) {
             const tl::PanelStatus st = r->status(k);
@@ -810,7 +812,7 @@ private slots:
         QFETCH(QString, target);
         QFETCH(QString, expect);
         auto r = start(scenario(source.toStdString(), target.toStdString(), 3, {panel("ot-displacement"), panel("diffusion")}));
-        QVERIFY(r->waitIdle(30s));
+        QVERIFY(r->waitIdle(30s * tltest::kSlowdown));
         QVERIFY2(QString::fromStdString(r->error()).contains(expect), r->error().c_str());
         for (int k = 0; k < 2; ++k) {
             const tl::PanelStatus st = r->status(k);

@@ -2,6 +2,8 @@
 // Checked against analytic formulas (commuting / 1-D cases), defining identities, the Gelbrich bound and sampled exact OT.
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <cmath>
 #include <vector>
 
@@ -12,24 +14,16 @@
 #include "util/error.h"
 #include "util/rng.h"
 
+#include "random_matrices.h"
+
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 using tl::PointCloud;
 
 namespace {
 
-MatrixXd randomSpd(int d, tl::Rng& rng, double ridge = 0.1) {
-    MatrixXd b(d, d);
-    for (int r = 0; r < d; ++r)
-        for (int c = 0; c < d; ++c) b(r, c) = rng.normal();
-    return b * b.transpose() + ridge * MatrixXd::Identity(d, d);
-}
-
-VectorXd randomVec(int d, tl::Rng& rng) {
-    VectorXd v(d);
-    for (int k = 0; k < d; ++k) v[k] = 2 * rng.normal();
-    return v;
-}
+using tltest::randomSpd;
+using tltest::randomVec;
 
 MatrixXd randomRotation(int d, tl::Rng& rng) {
     MatrixXd b(d, d);
@@ -59,14 +53,14 @@ private slots:
         QFETCH(int, dim);
         QFETCH(int, seed);
         tl::Rng rng(seed);
-        const MatrixXd s = randomSpd(dim, rng);
+        const MatrixXd s = randomSpd(dim, rng, 0.1);
         const MatrixXd r = tl::sqrtSpd(s);
         QVERIFY((r * r - s).norm() <= kMat * s.norm());
         QVERIFY((r - r.transpose()).norm() <= 1e-14 * r.norm());
         Eigen::SelfAdjointEigenSolver<MatrixXd> es(r);
         QVERIFY(es.eigenvalues().minCoeff() > 0);  // principal root: positive definite
         // Rank-deficient PSD: still a square root.
-        VectorXd v = randomVec(dim, rng);
+        VectorXd v = randomVec(dim, rng, 2);
         const MatrixXd p = v * v.transpose();
         const MatrixXd rp = tl::sqrtSpd(p);
         QVERIFY((rp * rp - p).norm() <= 1e-12 * p.norm());
@@ -93,7 +87,7 @@ private slots:
         VectorXd a(dim), b(dim);
         for (int k = 0; k < dim; ++k) a[k] = 0.1 + 3 * rng.uniform(), b[k] = 0.1 + 3 * rng.uniform();
         const MatrixXd s0 = Q * a.asDiagonal() * Q.transpose(), s1 = Q * b.asDiagonal() * Q.transpose();
-        const VectorXd m0 = randomVec(dim, rng), m1 = randomVec(dim, rng);
+        const VectorXd m0 = randomVec(dim, rng, 2), m1 = randomVec(dim, rng, 2);
         const double want = (m0 - m1).squaredNorm() + (a.cwiseSqrt() - b.cwiseSqrt()).squaredNorm();
         const double got = tl::buresWassersteinSq(m0, s0, m1, s1);
         QVERIFY2(std::abs(got - want) <= 1e-12 * std::max(1.0, want), qPrintable(QString("%1 vs %2").arg(got, 0, 'g', 17).arg(want, 0, 'g', 17)));
@@ -150,8 +144,8 @@ private slots:
         QFETCH(int, dim);
         QFETCH(int, seed);
         tl::Rng rng(seed);
-        const MatrixXd s0 = randomSpd(dim, rng), s1 = randomSpd(dim, rng);
-        const VectorXd m0 = randomVec(dim, rng), m1 = randomVec(dim, rng);
+        const MatrixXd s0 = randomSpd(dim, rng, 0.1), s1 = randomSpd(dim, rng, 0.1);
+        const VectorXd m0 = randomVec(dim, rng, 2), m1 = randomVec(dim, rng, 2);
         const tl::GaussianOt g = tl::GaussianOt::fromParameters(m0, s0, m1, s1);
         const MatrixXd& A = g.A;
         QVERIFY((A - A.transpose()).norm() <= 1e-12 * A.norm());
@@ -180,8 +174,8 @@ private slots:
     void geodesicConstantSpeed() {
         QFETCH(int, dim);
         tl::Rng rng(500 + dim);
-        const MatrixXd s0 = randomSpd(dim, rng), s1 = randomSpd(dim, rng);
-        const VectorXd m0 = randomVec(dim, rng), m1 = randomVec(dim, rng);
+        const MatrixXd s0 = randomSpd(dim, rng, 0.1), s1 = randomSpd(dim, rng, 0.1);
+        const VectorXd m0 = randomVec(dim, rng, 2), m1 = randomVec(dim, rng, 2);
         const tl::GaussianOt g = tl::GaussianOt::fromParameters(m0, s0, m1, s1);
         for (double t : {0.1, 0.25, 0.5, 0.9}) {
             const double a = tl::buresWassersteinSq(m0, s0, g.meanAt(t), g.covarianceAt(t));
@@ -190,8 +184,8 @@ private slots:
             QVERIFY(std::abs(b - (1 - t) * (1 - t) * g.w2sq) <= 1e-9 * g.w2sq);
         }
         QVERIFY(std::abs(tl::buresWassersteinSq(m1, s1, m0, s0) - g.w2sq) <= 1e-12 * g.w2sq);
-        const MatrixXd s2 = randomSpd(dim, rng);
-        const VectorXd m2 = randomVec(dim, rng);
+        const MatrixXd s2 = randomSpd(dim, rng, 0.1);
+        const VectorXd m2 = randomVec(dim, rng, 2);
         const double d01 = std::sqrt(g.w2sq), d12 = std::sqrt(tl::buresWassersteinSq(m1, s1, m2, s2)),
                      d02 = std::sqrt(tl::buresWassersteinSq(m0, s0, m2, s2));
         QVERIFY(d02 <= d01 + d12 + 1e-12);

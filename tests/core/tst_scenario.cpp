@@ -12,6 +12,8 @@
 
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
@@ -22,6 +24,8 @@
 #include <string>
 
 namespace {
+
+using tltest::writeText;
 
 const char* kExample = R"({
   "source": "gaussian:n=2000,seed=1",
@@ -77,8 +81,6 @@ bool sameScenario(const tl::Scenario& a, const tl::Scenario& b, QString* why) {
     }
     return true;
 }
-
-void writeText(const QString& path, const std::string& text) { std::ofstream(path.toStdString(), std::ios::binary) << text; }
 
 }  // namespace
 

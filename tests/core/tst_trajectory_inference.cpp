@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -24,7 +26,7 @@ std::vector<tl::FramePtr> runPanel(const std::string& json, const std::string& d
     const tl::Scenario s = tl::parseScenario(json, dir, "test");
     tl::Runner r(s, 0);
     r.start();
-    if (!r.waitIdle(300s)) throw tl::Error("timed out");
+    if (!r.waitIdle(300s * tltest::kSlowdown)) throw tl::Error("timed out");
     const tl::PanelStatus st = r.status(0);
     if (st.state != tl::PanelState::Done) throw tl::Error(r.error().empty() ? "panel failed: " + st.error : r.error());
     return r.history(0)->snapshot();

@@ -10,6 +10,8 @@
 
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -31,6 +33,11 @@ using tl::ui::AnimationFormat;
 using tl::ui::AnimationWriter;
 
 namespace {
+
+using tltest::readAll;
+using tltest::Run;
+using tltest::runProgram;
+using tltest::writeText;
 
 const QColor kBackground(20, 24, 40);
 const QColor kDisc(230, 60, 40);
@@ -63,45 +70,9 @@ QStringList listing(const QString& dir) {
     return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot, QDir::Name);
 }
 
-struct Proc {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-
-Proc runTool(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    Proc r;
-    if (!p.waitForStarted(10000)) {
-        r.err = "failed to start " + program.toUtf8();
-        return r;
-    }
-    if (!p.waitForFinished(120000)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
-
-// ffprobe's view of the first video stream (counting frames by decoding them).
-QJsonObject probe(const QString& file) {
-    const Proc r = runTool("ffprobe", {"-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                                       "stream=codec_name,width,height,nb_read_frames,r_frame_rate,pix_fmt", "-of", "json", file});
-    if (r.exitCode != 0) {
-        qWarning("ffprobe %s: exit %d: %s", qPrintable(file), r.exitCode, r.err.constData());
-        return {};
-    }
-    return QJsonDocument::fromJson(r.out).object().value("streams").toArray().at(0).toObject();
-}
-
 // Frame `index` of a video decoded to an RGB image by ffmpeg.
 QImage decodeFrame(const QString& file, int index, const QString& pngOut) {
-    const Proc r = runTool("ffmpeg", {"-v", "error", "-y", "-i", file, "-vf", QString("select=eq(n\\,%1)").arg(index), "-frames:v", "1",
+    const Run r = runProgram("ffmpeg", {"-v", "error", "-y", "-i", file, "-vf", QString("select=eq(n\\,%1)").arg(index), "-frames:v", "1",
                                       "-pix_fmt", "rgb24", pngOut});
     if (r.exitCode != 0) qWarning("ffmpeg: exit %d: %s", r.exitCode, r.err.constData());
     return QImage(pngOut).convertToFormat(QImage::Format_RGB32);
@@ -118,17 +89,6 @@ void expectError(const std::function<void()>& f, const QStringList& needles) {
         QVERIFY2(!msg.contains('\n'), qPrintable(msg));
         for (const QString& n : needles) QVERIFY2(msg.contains(n), qPrintable(QString("'%1' not in: %2").arg(n, msg)));
     }
-}
-
-void writeText(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write(text);
-}
-
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 }  // namespace
@@ -172,7 +132,7 @@ private slots:
             QVERIFY(!writer.isOpen());
         }
         QCOMPARE(listing(tmp.path()), QStringList{"movie.mp4"});
-        const QJsonObject s = probe(file);
+        const QJsonObject s = tltest::probeVideo(file);
         QCOMPARE(s.value("codec_name").toString(), QString("h264"));
         QCOMPARE(s.value("width").toInt(), w);
         QCOMPARE(s.value("height").toInt(), h);
@@ -200,7 +160,7 @@ private slots:
         AnimationWriter writer(file.toStdString(), 160, 120, 29.97);
         for (int k = 0; k < 17; ++k) writer.addFrame(discFrame(k, 17, 160, 120));
         writer.finish();
-        const QJsonObject s = probe(file);
+        const QJsonObject s = tltest::probeVideo(file);
         QCOMPARE(s.value("nb_read_frames").toString(), QString("17"));
         QCOMPARE(s.value("r_frame_rate").toString(), QString("2997/100"));
     }
@@ -228,7 +188,7 @@ private slots:
             writer.finish();
         }
         QCOMPARE(listing(tmp.path()), QStringList{"loop.gif"});
-        const QJsonObject s = probe(file);
+        const QJsonObject s = tltest::probeVideo(file);
         QCOMPARE(s.value("codec_name").toString(), QString("gif"));
         QCOMPARE(s.value("width").toInt(), w);
         QCOMPARE(s.value("height").toInt(), h);
@@ -367,7 +327,7 @@ private slots:
             QCOMPARE(readAll(file), QByteArray("old"));
             writer.finish();
         }
-        QCOMPARE(probe(file).value("nb_read_frames").toString(), QString("6"));
+        QCOMPARE(tltest::probeVideo(file).value("nb_read_frames").toString(), QString("6"));
         QCOMPARE(listing(tmp.path()), QStringList{"movie.mp4"});
 
         // A previous sequence (frame_0000..0004) replaced by a shorter one: no stale frame_0004.png.
@@ -413,7 +373,7 @@ private slots:
             const double s = t.nsecsElapsed() * 1e-9;
             qInfo("%s 1280x720: %d frames in %.2f s = %.1f frames/s", name, n, s, n / s);
         }
-        QCOMPARE(probe(tmp.path() + "/hd.mp4").value("nb_read_frames").toString(), QString::number(n));
+        QCOMPARE(tltest::probeVideo(tmp.path() + "/hd.mp4").value("nb_read_frames").toString(), QString::number(n));
     }
 };
 

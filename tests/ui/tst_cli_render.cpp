@@ -19,56 +19,22 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <cmath>
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-};
 
-Run runProgram(const QString& program, const QStringList& args, const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment(),
-               int timeoutMs = 180000) {
-    QProcess p;
-    p.setProcessEnvironment(env);
-    p.start(program, args);
-    Run r;
-    if (!p.waitForStarted(10000)) {
-        r.err = "failed to start " + program.toUtf8();
-        return r;
-    }
-    p.closeWriteChannel();
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
 
-Run runCli(const QStringList& args, const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
-    return runProgram(QStringLiteral(TL_CLI_PATH), args, env);
-}
-
-void writeText(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    if (f.open(QIODevice::WriteOnly)) f.write(text);
-}
+using tltest::readAll;
+using tltest::Run;
+using tltest::runCli;
+using tltest::runProgram;
+using tltest::writeText;
 
 QStringList listing(const QString& dir) {
     return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
-}
-
-QJsonObject probe(const QString& file) {
-    const Run r = runProgram("ffprobe", {"-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                                         "stream=codec_name,width,height,nb_read_frames,r_frame_rate,pix_fmt", "-of", "json", file});
-    if (r.exitCode != 0) qWarning("ffprobe %s: exit %d: %s", qPrintable(file), r.exitCode, r.err.constData());
-    return QJsonDocument::fromJson(r.out).object().value("streams").toArray().at(0).toObject();
 }
 
 // Frame `index` of a video decoded by ffmpeg (seeking by time, as a user would).
@@ -166,7 +132,7 @@ private slots:
         const Run r = runCli({"render", scenario, "--out", out, "--width", "320", "--height", "240", "--fps", "12"});
         checkSummary(r, out, 320, 240, 12);
         if (QTest::currentTestFailed()) return;
-        const QJsonObject s = probe(out);
+        const QJsonObject s = tltest::probeVideo(out);
         QCOMPARE(s.value("codec_name").toString(), QString("h264"));
         QCOMPARE(s.value("width").toInt(), 320);
         QCOMPARE(s.value("height").toInt(), 240);
@@ -192,7 +158,7 @@ private slots:
         const Run r = runCli({"render", scenario, "--out", out, "--width", "320", "--height", "240", "--fps", "12"});
         checkSummary(r, out, 320, 240, 12);
         if (QTest::currentTestFailed()) return;
-        const QJsonObject s = probe(out);
+        const QJsonObject s = tltest::probeVideo(out);
         QCOMPARE(s.value("codec_name").toString(), QString("gif"));
         QCOMPARE(s.value("width").toInt(), 320);
         QCOMPARE(s.value("height").toInt(), 240);
@@ -256,7 +222,7 @@ private slots:
         env.remove("DISPLAY");
         env.remove("WAYLAND_DISPLAY");
         const QStringList before = listing(dir);
-        const Run r = runCli({"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"}, env);
+        const Run r = runCli({"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"}, {.env = env});
         checkError(r, {"xvfb-run"}, dir, before);
     }
 };

@@ -40,6 +40,8 @@
 #include <QWheelEvent>
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -67,6 +69,11 @@ using tl::ui::LayerOptions;
 using tl::ui::VtkViewWidget;
 
 namespace {
+
+using tltest::readAll;
+using tltest::Run;
+using tltest::runProgram;
+using tltest::writeText;
 
 const QColor kParticle(86, 160, 240);  // PanelScene's one colour (ColorMode::Uniform)
 const QColor kBackground(20, 22, 30);  // CompareWindow's view background
@@ -178,46 +185,6 @@ void closeBoxes(const QWidget& w) {
 
 QStringList listing(const QString& dir) {
     return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
-}
-
-void writeText(const QString& path, const QByteArray& text) {
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write(text);
-}
-
-QByteArray readAll(const QString& path) {
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-struct Proc {
-    int exitCode = -1;
-    QByteArray out, err;
-};
-
-Proc runTool(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    Proc r;
-    if (!p.waitForStarted(10000) || !p.waitForFinished(120000)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "failed or timed out: " + program.toUtf8();
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
-
-// ffprobe's view of the first video stream (frames counted by decoding).
-QJsonObject probe(const QString& file) {
-    const Proc r = runTool("ffprobe", {"-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                                       "stream=codec_name,width,height,nb_read_frames,r_frame_rate", "-of", "json", file});
-    if (r.exitCode != 0) qWarning("ffprobe %s: exit %d: %s", qPrintable(file), r.exitCode, r.err.constData());
-    return QJsonDocument::fromJson(r.out).object().value("streams").toArray().at(0).toObject();
 }
 
 // A CSV point cloud (header x,y) of n seeded points around (cx, cy).
@@ -757,14 +724,14 @@ private slots:
         QVERIFY2(w.exportTo(r), qPrintable(w.lastError()));
         qInfo("MP4 320x240, %d frames: %lld ms", frames, clock.elapsed());
         QVERIFY(w.isPlaying());  // playback resumes after the export
-        QJsonObject s = probe(r.path);
+        QJsonObject s = tltest::probeVideo(r.path);
         QCOMPARE(s.value("codec_name").toString(), QString("h264"));
         QCOMPARE(s.value("width").toInt(), 320);
         QCOMPARE(s.value("height").toInt(), 240);
         QCOMPARE(s.value("nb_read_frames").toString(), QString::number(frames));
         QCOMPARE(s.value("r_frame_rate").toString(), QString("10/1"));
         const QString png = tmp.filePath("decoded.png");
-        const Proc dec = runTool("ffmpeg", {"-v", "error", "-y", "-i", r.path, "-vf", "select=eq(n\\,5)", "-frames:v", "1", png});
+        const Run dec = runProgram("ffmpeg", {"-v", "error", "-y", "-i", r.path, "-vf", "select=eq(n\\,5)", "-frames:v", "1", png});
         QVERIFY2(dec.exitCode == 0, dec.err.constData());
         const QImage frame5 = QImage(png).convertToFormat(QImage::Format_RGB32);
         QCOMPARE(frame5.size(), QSize(320, 240));
@@ -775,7 +742,7 @@ private slots:
         clock.restart();
         QVERIFY2(w.exportTo(r), qPrintable(w.lastError()));
         qInfo("GIF 320x240, %d frames: %lld ms", frames, clock.elapsed());
-        s = probe(r.path);
+        s = tltest::probeVideo(r.path);
         QCOMPARE(s.value("codec_name").toString(), QString("gif"));
         QCOMPARE(s.value("width").toInt(), 320);
         QCOMPARE(s.value("height").toInt(), 240);
@@ -824,7 +791,7 @@ private slots:
         r.render.panel = 1;
         r.render.t0 = 0.5;
         QVERIFY2(w.exportTo(r), qPrintable(w.lastError()));
-        QCOMPARE(probe(r.path).value("nb_read_frames").toString(), QString::number(frames / 2 + 1));
+        QCOMPARE(tltest::probeVideo(r.path).value("nb_read_frames").toString(), QString::number(frames / 2 + 1));
 
         // Nothing temporary is left beside the outputs.
         QCOMPARE(listing(tmp.path()), (QStringList{"data", "out.gif", "out.mp4", "panel2.mp4", "seq"}));
@@ -1474,6 +1441,7 @@ private slots:
         // zoom in with the wheel, as a user would
         const QPointF c(w.view(0)->width() / 2.0, w.view(0)->height() / 2.0);
         QWheelEvent wheel(c, w.view(0)->mapToGlobal(c), QPoint(), QPoint(0, 360), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+        w.view(0)->grabImage();  // a paint first: a camera fit still pending (slow machine) would undo the zoom
         const QPointF before = w.view(0)->worldToPixel(1, 1);
         QApplication::sendEvent(w.view(0), &wheel);
         QApplication::processEvents();
