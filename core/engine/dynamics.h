@@ -1,4 +1,4 @@
-// The Dynamics interface (science.md §1-§3 systems): set up from (source, target, parameters),
+// The Dynamics interface (science.md §1-§6 systems): set up from (source, target, parameters),
 // compute the state at the scenario's frame times and publish each as a Frame. Implementations
 // are registered once with their parameter declarations (dynamicsRegistry()).
 #pragma once
@@ -48,6 +48,7 @@ struct RunSummary {
     long nfe = 0;                                                   // velocity-field evaluations
     double straightness = std::numeric_limits<double>::quiet_NaN();  // E int |v|^2 dt - E |x1 - x0|^2
     std::string note;                                               // e.g. "integrated to 1 - delta, then snapped"
+    std::vector<std::string> warnings = {};  // one line each: the run finished but the user should know (e.g. too few steps)
     bool cancelled = false;
     // Extra results a dynamics reports, written into the simulate summary under these keys: numbers
     // (NaN = null, e.g. closure_blow_up_time with no blow-up) and tables (rows of numbers, e.g. teacher).

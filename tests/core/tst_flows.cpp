@@ -5,6 +5,8 @@
 // differences, matrix ODEs (for a linear field the flow map is a matrix M_t with dM/dt = A_t M).
 #include <QtTest>
 
+#include "test_support.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -21,23 +23,15 @@
 #include "util/error.h"
 #include "util/rng.h"
 
+#include "random_matrices.h"
+
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 namespace {
 
-MatrixXd randomSpd(int d, tl::Rng& rng, double ridge = 0.2) {
-    MatrixXd b(d, d);
-    for (int r = 0; r < d; ++r)
-        for (int c = 0; c < d; ++c) b(r, c) = rng.normal();
-    return b * b.transpose() / d + ridge * MatrixXd::Identity(d, d);
-}
-
-VectorXd randomVec(int d, tl::Rng& rng, double scale = 1) {
-    VectorXd v(d);
-    for (int k = 0; k < d; ++k) v[k] = scale * rng.normal();
-    return v;
-}
+using tltest::randomSpd;
+using tltest::randomVec;
 
 MatrixXd mat2(double a, double b, double c, double d) {
     MatrixXd m(2, 2);
@@ -405,6 +399,77 @@ private slots:
             QVERIFY2(eMean < 1e-10, qPrintable(QString("t=%1: gauged mean is not the affine image: %2").arg(t).arg(eMean)));
             QVERIFY(eMeanSamp < 4 * std::sqrt(St.trace() / n));
         }
+    }
+
+    // checkGaugeSteps' predicted covariance distortion of a gauge under fixed steps against the real
+    // one: the matrix flow M of the gauged Prop. 3.2 field integrated with exactly those steps, pushing
+    // S0 to M S0 M^T. In 2-D the gauge's amplitude error is isotropic in Sigma_t's metric, so the real
+    // distortion is |tr(S1^{-1} M S0 M^T) / 2 - 1|. Tolerance 25 % of the prediction + 3e-3 (the ungauged
+    // field's own discretisation error and the frozen-coefficient model); a wrong stability function
+    // (e.g. Euler's for RK4) is off by orders of magnitude. The steps suggested for 1 % do give <= ~1 %.
+    void gaugeStepCheckMatchesTheIntegrator_data() {
+        QTest::addColumn<int>("method");
+        QTest::addColumn<double>("lambda");
+        QTest::addColumn<int>("steps");
+        for (int steps : {5, 7, 10, 16}) QTest::addRow("rk4 lambda 4, %d steps", steps) << int(tl::Integrator::Rk4) << 4.0 << steps;
+        for (int steps : {200, 800}) QTest::addRow("euler lambda 1, %d steps", steps) << int(tl::Integrator::Euler) << 1.0 << steps;
+        for (int steps : {12, 30}) QTest::addRow("heun lambda 2, %d steps", steps) << int(tl::Integrator::Heun) << 2.0 << steps;
+    }
+    void gaugeStepCheckMatchesTheIntegrator() {
+        QFETCH(int, method);
+        QFETCH(double, lambda);
+        QFETCH(int, steps);
+        const tl::GaussianPath centred{VectorXd::Zero(2), VectorXd::Zero(2), kS0, kS1};
+        auto covAt = [&](double t) { return centred.covAt(t); };
+        auto distortion = [&](int n) {
+            tl::OdeOptions oo;
+            oo.method = static_cast<tl::Integrator>(method);
+            oo.steps = n;
+            const tl::OdeTrajectory mg = matrixFlow(
+                [&](double t, const MatrixXd& X) { return MatrixXd(centred.velocity(t, X) + tl::gaugeField(lambda, VectorXd::Zero(2), centred.covAt(t), X)); },
+                2, 1, oo);
+            const MatrixXd M = mg.states.back().transpose();
+            return std::abs((kS1.inverse() * M * kS0 * M.transpose()).trace() / 2 - 1);
+        };
+        const tl::GaugeStepCheck c = tl::checkGaugeSteps(lambda, covAt, static_cast<tl::Integrator>(method), steps);
+        const double real = distortion(steps);
+        qInfo("%s lambda %g, %d steps: predicted covariance error %.4g, real %.4g (rate up to %.3g; 1 %% needs %d steps, real there %.4g)",
+              tl::integratorName(static_cast<tl::Integrator>(method)), lambda, steps, c.covarianceError, real, c.maxRate, c.stepsForOnePercent,
+              distortion(c.stepsForOnePercent));
+        QVERIFY2(c.covarianceError > 5e-3, "pick a case the check is about");
+        QVERIFY2(std::abs(real - c.covarianceError) <= 0.25 * c.covarianceError + 3e-3,
+                 qPrintable(QString("predicted %1, real %2").arg(c.covarianceError).arg(real)));
+        QVERIFY(c.stepsForOnePercent > steps);
+        QVERIFY2(distortion(c.stepsForOnePercent) <= 0.013, qPrintable(QString("%1").arg(distortion(c.stepsForOnePercent))));
+        QVERIFY(tl::checkGaugeSteps(lambda, covAt, static_cast<tl::Integrator>(method), c.stepsForOnePercent).covarianceError <= 0.01);
+        QVERIFY(tl::checkGaugeSteps(lambda, covAt, static_cast<tl::Integrator>(method), c.stepsForOnePercent - 1).covarianceError > 0.01);
+    }
+
+    // The rule the dynamics apply (issue 12: "gauge 20 with 1 step gave covariance 3e7 without a word"):
+    // refused with the steps that would do, a warning between 1 % and 50 %, silence below; dopri5 and
+    // lambda = 0 are never flagged.
+    void gaugeStepWarningRule() {
+        const tl::GaussianPath centred{VectorXd::Zero(2), VectorXd::Zero(2), kS0, kS1};
+        auto covAt = [&](double t) { return centred.covAt(t); };
+        const tl::GaugeStepCheck c20 = tl::checkGaugeSteps(20, covAt, tl::Integrator::Rk4, 200);
+        QVERIFY(c20.stepsForOnePercent > 1);
+        try {
+            tl::gaugeStepWarning("flow-matching", 20, covAt, tl::Integrator::Rk4, 1);
+            QFAIL("gauge 20 with 1 RK4 step was accepted");
+        } catch (const tl::Error& e) {
+            const QString msg = QString::fromUtf8(e.what());
+            qInfo("%s", qPrintable(msg));
+            QVERIFY(msg.startsWith("flow-matching: gauge 20 with 1 rk4 step"));
+            QVERIFY2(msg.contains(QString("steps >= %1").arg(c20.stepsForOnePercent)), qPrintable(msg));
+        }
+        const tl::GaugeStepCheck c4 = tl::checkGaugeSteps(4, covAt, tl::Integrator::Rk4, 16);
+        QVERIFY(c4.covarianceError > 0.01 && c4.covarianceError < 0.5);
+        const std::string w = tl::gaugeStepWarning("ot-displacement", 4, covAt, tl::Integrator::Rk4, 16);
+        qInfo("%s", w.c_str());
+        QVERIFY(QString::fromStdString(w).contains("changes the covariances by about"));
+        QVERIFY(tl::gaugeStepWarning("ot-displacement", 4, covAt, tl::Integrator::Rk4, c4.stepsForOnePercent).empty());
+        QVERIFY(tl::gaugeStepWarning("flow-matching", 20, covAt, tl::Integrator::Dopri5, 1).empty());
+        QVERIFY(tl::gaugeStepWarning("flow-matching", 0, covAt, tl::Integrator::Euler, 1).empty());
     }
 
     // ---- EmpiricalPosterior (closed-form FM field, score, Tweedie) -----------------------------

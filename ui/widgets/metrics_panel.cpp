@@ -226,7 +226,13 @@ void MetricsPanel::setRuns(const std::vector<std::vector<FramePtr>>& frames, con
             if (!item) d_->table->setItem(static_cast<int>(k), c, item = new QTableWidgetItem);
             item->setText(cells[c]);
             if (c == 0) item->setForeground(panelColor(static_cast<int>(k)));
-            if (c == 1 && st.state == PanelState::Failed) item->setToolTip(QString::fromStdString(st.error));
+            if (c == 1) {
+                // The reason a panel failed, or what a finished run warns about (e.g. too few steps for its gauge).
+                std::string tip = st.state == PanelState::Failed ? st.error : "";
+                for (const std::string& w : st.summary.warnings) tip += (tip.empty() ? "" : "\n") + w;
+                item->setToolTip(QString::fromStdString(tip));
+                if (st.state == PanelState::Done && !st.summary.warnings.empty()) item->setText(cells[c] + QString::fromUtf8(" \u26A0"));
+            }
         }
     }
 }
