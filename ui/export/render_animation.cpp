@@ -43,6 +43,7 @@ QString panelStatusText(const PanelStatus& st, const Frame* shown) {
         for (const auto& [key, v] : st.summary.extras)  // e.g. the closure's blow-up, once it has happened
             if (key == "closure_blow_up_time" && std::isfinite(v) && shown && shown->t >= v)
                 s += QString("   closure blew up at t = %1").arg(v, 0, 'f', 3);
+        if (!st.summary.warnings.empty()) s += QString::fromUtf8("   \u26A0 ") + QString::fromStdString(st.summary.warnings.front());
         return s;
     }
     if (st.state == PanelState::Cancelled) return t + "   (cancelled)";
@@ -127,6 +128,7 @@ public:
             scenes_.push_back(std::move(scene));
         }
         threeD_ = !scenes_.empty() && scenes_.front()->dim() == 3;
+        view_->setOrientationMarkers(threeD_);  // as on screen
         if (s.camera) {
             s.camera->applyTo(view_->camera(), view_->viewportAspect());
             return;

@@ -11,6 +11,7 @@
 #include <vtkUnsignedCharArray.h>
 
 #include "util/error.h"
+#include "vtk/orientation_marker.h"
 
 namespace tl::ui {
 
@@ -21,6 +22,7 @@ struct OffscreenView::Impl {
     vtkNew<vtkCamera> camera;
     vtkNew<vtkUnsignedCharArray> pixels;
     int width = 0, height = 0, rows = 1, cols = 1;
+    std::vector<std::unique_ptr<OrientationMarker>> markers;
 };
 
 OffscreenView::OffscreenView(int width, int height, int rows, int cols, const QColor& background) : d_(std::make_unique<Impl>()) {
@@ -71,7 +73,18 @@ double OffscreenView::viewportAspect() const {
     return w / h;
 }
 
+void OffscreenView::setOrientationMarkers(bool on) {
+    if (on && d_->markers.empty())
+        for (auto& ren : d_->renderers) {
+            d_->markers.push_back(std::make_unique<OrientationMarker>());
+            d_->markers.back()->attach(d_->window, ren);
+        }
+    for (auto& m : d_->markers) m->setVisible(on);
+}
+
 QImage OffscreenView::render() {
+    for (auto& m : d_->markers)
+        if (m->visible()) m->sync(d_->camera);
     d_->window->Render();
     const int w = d_->width, h = d_->height;
     d_->window->GetRGBACharPixelData(0, 0, w - 1, h - 1, /*front=*/0, d_->pixels);

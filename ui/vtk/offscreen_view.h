@@ -25,6 +25,8 @@ public:
     vtkCamera* camera() const;
     // Width / height of one viewport in pixels.
     double viewportAspect() const;
+    // An x/y/z orientation triad in the lower-left corner of every viewport (3-D views), as on screen.
+    void setOrientationMarkers(bool on);
     // Renders every viewport and returns the whole window (width x height, RGB888, top row first).
     QImage render();
 

@@ -3,6 +3,7 @@
 #include "vtk/vtk_view_widget.h"
 
 #include "vtk/camera_fit.h"
+#include "vtk/orientation_marker.h"
 
 #include <QEvent>
 #include <QKeyEvent>
@@ -82,6 +83,7 @@ struct VtkViewWidget::Impl {
     vtkNew<vtkGenericRenderWindowInteractor> interactor;
     vtkNew<PanZoomStyle> panZoom;
     vtkNew<TrackballStyle> trackball;
+    OrientationMarker marker;  // shown in 3-D only
     Interaction interaction = Interaction::Pan2D;
     QColor background{18, 20, 28};
 
@@ -128,6 +130,8 @@ VtkViewWidget::VtkViewWidget(QWidget* parent) : QOpenGLWidget(parent), d_(std::m
     w.SetOwnContext(false);
     w.SetMultiSamples(0);  // points antialias in their shader; MSAA would cost llvmpipe ~4x fill time
     w.AddRenderer(d_->renderer);
+    d_->marker.attach(&w, d_->renderer);
+    d_->marker.setVisible(false);
     d_->renderer->SetBackground(d_->background.redF(), d_->background.greenF(), d_->background.blueF());
 
     // The generic window asks its host about the context through events.
@@ -206,9 +210,11 @@ void VtkViewWidget::setInteraction(Interaction mode) {
     if (mode == Interaction::Pan2D) {
         d_->interactor->SetInteractorStyle(d_->panZoom);
         d_->renderer->GetActiveCamera()->ParallelProjectionOn();
+        d_->marker.setVisible(false);
     } else {
         d_->interactor->SetInteractorStyle(d_->trackball);
         d_->renderer->GetActiveCamera()->ParallelProjectionOff();
+        d_->marker.setVisible(true);
     }
     resetCamera(d_->fitMargin);
 }
@@ -308,6 +314,7 @@ void VtkViewWidget::paintGL() {
     state->vtkglEnable(GL_DEPTH_TEST);
     state->vtkglEnable(GL_BLEND);
     state->vtkglBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+    if (d_->marker.visible()) d_->marker.sync(d_->renderer->GetActiveCamera());
     d_->inPaint = true;
     w.Render();
     d_->inPaint = false;
