@@ -1,4 +1,4 @@
-// gradient-flow (science.md §4, JKO (13), Thm 5.1, porous medium (16)): the source density on a
+// gradient-flow (science.md §4, survey §5, JKO (13), Thm 5.1, porous medium (16)): the source density on a
 // grid, moved down an energy by entropic JKO steps (gradient_flows/jko.h). Frames carry the
 // density; metrics: energy F, entropy, the inner iterations per step. Overlays where closed forms
 // exist: heat / Ornstein-Uhlenbeck from a Gaussian start (2-sigma ellipse), the Barenblatt support.

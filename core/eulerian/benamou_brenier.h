@@ -1,4 +1,4 @@
-// Dynamic optimal transport between two grid densities (science.md §3, Benamou–Brenier (11)-(12)):
+// Dynamic optimal transport between two grid densities (science.md §3, Benamou–Brenier Thm 4.2, (11)–(12)):
 // W2^2 = min int_0^1 int |m|^2 / rho dx dt subject to d_t rho + div m = 0, rho(0) = rho0, rho(1) = rho1,
 // no flux through the box (cost |x - y|^2, no 1/2). Solved by Douglas–Rachford proximal splitting on a
 // staggered space-time grid (Papadakis, Peyré, Oudet 2014, "Optimal transport with proximal splitting",
@@ -63,6 +63,7 @@ struct BenamouBrenierResult {
     double gamma = 0;                           // the DR step used
 };
 
+// Solves (11)–(12) (science.md §3, Thm 4.2) between rho0 and rho1.
 // rho0, rho1: the same grid (cells >= 2, extent > 0), values >= 0 with positive mass (both are
 // renormalised to mass 1). Throws tl::Error on mismatched or invalid input or non-finite iterates.
 BenamouBrenierResult benamouBrenier(const DensityGrid& rho0, const DensityGrid& rho1, const BenamouBrenierOptions& opt = {});

@@ -1,4 +1,4 @@
-// Eulerian velocity fields on a density grid (science.md §1): fast Neumann Poisson solvers (the 5-point /
+// Eulerian velocity fields on a density grid (science.md §1, survey §2): fast Neumann Poisson solvers (the 5-point /
 // 7-point Laplacian diagonalised by DCT-II/III, FFTW), the Dacorogna–Moser field (3) and the least-squares
 // field (4)-(6) -div(rho grad phi) = d_t rho (PCG, DCT preconditioner), and the continuity residual (2).
 //
@@ -90,7 +90,7 @@ struct LeastSquaresOptions {
     int threads = 1;
 };
 
-// The minimal-energy field (4)-(6): v = grad phi with -div(rho grad phi) = d_t rho (faces: rho_face
+// The minimal-energy field (science.md §1, (4)–(6)): v = grad phi with -div(rho grad phi) = d_t rho (faces: rho_face
 // grad phi), Neumann, by conjugate gradients preconditioned with the DCT Laplacian, symmetrically scaled
 // by the operator's diagonal and shifted by the box's first Neumann eigenvalue: M^{-1} = D^{-1/2}
 // (c - L)^{-1} D^{-1/2} (60-95 iterations to 1e-10 for Gaussians over [-4, 4]^2 on 48^2 to 128^2 grids;
@@ -110,15 +110,16 @@ struct DacorognaMoserOptions {
     int threads = 1;
 };
 
-// Dacorogna–Moser (3): L psi = -d_t rho (one DCT solve), v = grad psi / rho (faces: grad psi / rho_face;
+// Dacorogna–Moser (science.md §1, (3)): L psi = -d_t rho (one DCT solve), v = grad psi / rho (faces: grad psi / rho_face;
 // centres: the averaged flux / rho at the centre, 0 where rho <= floor). Its flux grad psi satisfies the
 // continuity equation exactly; the velocity does so except on floor faces, where it is undefined.
 VelocityField dacorognaMoserField(const std::vector<double>& rho, const std::vector<double>& drho_dt, double h,
                                   const DacorognaMoserOptions& opt = {});
 
-// ||d_t rho + div(rho v)|| / ||d_t rho|| (2-norms over the cells) with exactly the solvers' discrete
-// continuity equation: face flux = rho_face v_face, div as above. For both fields here it is zero up to
-// the solver tolerance / rounding wherever v is defined (Dacorogna–Moser: not on floor faces).
+// Residual of the continuity equation (science.md §1, (2)): ||d_t rho + div(rho v)|| / ||d_t rho|| (2-norms
+// over the cells) with exactly the solvers' discrete continuity equation: face flux = rho_face v_face, div
+// as above. For both fields here it is zero up to the solver tolerance / rounding wherever v is defined
+// (Dacorogna–Moser: not on floor faces).
 double continuityResidual(const std::vector<double>& rho, const std::vector<double>& drho_dt, const VelocityField& v);
 // The same from raw face velocities (layouts of VelocityField::faceX / faceY).
 double continuityResidualFaces(const std::vector<double>& rho, const std::vector<double>& drho_dt,

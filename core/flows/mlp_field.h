@@ -1,5 +1,6 @@
 // MlpField: a learned flow-matching velocity field v_theta(t, x), a small MLP trained in-process with Adam.
-// Implements science.md §2: interpolant x_t = (1-t) x0 + t x1, loss (8) E_{t,x0,x1} |v_theta(t, x_t) - (x1 - x0)|^2, t ~ U[0,1].
+// Implements science.md §2 (survey §3): interpolant x_t = (1-t) x0 + t x1, loss (8) E_{t,x0,x1} |v_theta(t, x_t) - (x1 - x0)|^2,
+// t ~ U[0,1].
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
@@ -42,8 +43,8 @@ struct MlpFieldOptions {
 // seed, independent of the thread count (gradients are summed over fixed 64-sample chunks in a fixed order).
 class MlpField {
 public:
-    // Trains on loss (8) from scratch (re-initialising the weights from opt.seed). x0 is drawn from `source`, x1
-    // from `target`, each by its weights. progress(i, loss) is called after step i (1-based) with that step's
+    // Trains on loss (8) (science.md §2) from scratch (re-initialising the weights from opt.seed). x0 is drawn
+    // from `source`, x1 from `target`, each by its weights. progress(i, loss) is called after step i (1-based) with that step's
     // minibatch loss; returning false stops training there, keeping the current weights. Throws tl::Error on
     // bad clouds (validate(), dimension mismatch) or options (naming the option), and if the loss becomes
     // non-finite (diverged: lower the learning rate).
@@ -73,8 +74,8 @@ public:
     const Eigen::VectorXd& parameters() const { return theta_; }
     void setParameters(const Eigen::VectorXd& theta);
     int parameterCount() const { return static_cast<int>(theta_.size()); }
-    // Loss (8) on a fixed batch: (1/B) sum_i |v_theta(t_i, (1-t_i) x0_i + t_i x1_i) - (x1_i - x0_i)|^2, with t (B),
-    // x0, x1 (B x d), in double precision. If grad is non-null it receives d loss / d parameters (backprop).
+    // Loss (8) (science.md §2) on a fixed batch: (1/B) sum_i |v_theta(t_i, (1-t_i) x0_i + t_i x1_i) - (x1_i - x0_i)|^2,
+    // with t (B), x0, x1 (B x d), in double precision. If grad is non-null it receives d loss / d parameters (backprop).
     double lossAndGradient(const Eigen::VectorXd& t, const Eigen::MatrixXd& x0, const Eigen::MatrixXd& x1, Eigen::VectorXd* grad,
                            int threads = 1) const;
 

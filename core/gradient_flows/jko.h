@@ -1,12 +1,12 @@
-// Entropic JKO steps on a grid (science.md §4, JKO (13); Peyré 2015, "Entropic approximation of
-// Wasserstein gradient flows"): rho_{k+1} = argmin_rho W_eps(rho_k, rho) / (2 tau) + F(rho), solved
+// Entropic JKO steps on a grid (science.md §4, survey §5, JKO (13) -> (15) as tau -> 0; Peyré 2015, "Entropic
+// approximation of Wasserstein gradient flows"): rho_{k+1} = argmin_rho W_eps(rho_k, rho) / (2 tau) + F(rho), solved
 // by the scaling iterations a = p / (K b), b = prox^KL_{sigma F}(K a) / (K a), sigma = 2 tau / eps,
 // with K = exp(-|x - y|^2 / eps) applied as a separable Gaussian convolution.
 //
 // Energies F (cell masses q, cell area h^2, rho = q / h^2):
-//   heat           int rho log rho                      -> d/dt rho = Laplacian rho
+//   heat           int rho log rho                      -> d/dt rho = Laplacian rho (Thm 5.1)
 //   fokker-planck  int rho log rho + int V rho          -> d/dt rho = Laplacian rho + div(rho grad V)
-//   porous-medium  int rho^m / (m - 1) (+ int V rho)     -> d/dt rho = Laplacian(rho^m) (+ div(rho grad V))
+//   porous-medium  int rho^m / (m - 1) (+ int V rho)     -> d/dt rho = Laplacian(rho^m) (+ div(rho grad V)) (16)
 //   crowd          int V rho, rho <= max_density         -> transport down V under congestion
 // Entropic correction (on by default): the entropic blur of W_eps adds a linear diffusion of
 // coefficient eps / (4 tau) (OT_eps(p, q) = W2^2 + (eps/2) int q log q + terms free of q, to first
@@ -45,7 +45,7 @@ public:
     // checked per step; crowd start above max_density is clipped by the first step).
     JkoSolver(const DensityGrid& start, JkoEnergy energy, JkoOptions options);
 
-    // One step of size tau from the current density. Returns the scaling iterations used, or -1
+    // One JKO step (13) (science.md §4) of size tau from the current density. Returns the scaling iterations used, or -1
     // when `stop` was requested (the density is then unchanged). Throws tl::Error if the iterates
     // stop being finite.
     int step(double tau, const std::stop_token& stop = {});

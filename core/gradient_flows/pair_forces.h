@@ -21,14 +21,14 @@ PairKernel attractiveRepulsive(double a, double b);
 PairKernel quadraticLog();
 
 // out[i*dim+k] = sum_j w_j g(|x_i - x_j|^2) (x_i - x_j)_k for dim in 1..3; x row-major n*dim, w the
-// weights (sum 1: the mean-field 1/N is w_j; nullptr = uniform 1/n). The particle velocity of (17)
+// weights (sum 1: the mean-field 1/N is w_j; nullptr = uniform 1/n). The particle velocity of (17) (science.md §4)
 // is -grad V(x_i) - out_i, and out_i = (d/dx_i of pairEnergy) / w_i. SIMD (Highway, dynamic
 // dispatch), parallel over i; out must not alias x or w.
 // Exponents with 2p an integer in [-8, 8] use multiplications, sqrt and division; any other p uses
 // exp(p ln r2). threads = 0: all hardware threads. Throws tl::Error for dim outside 1..3.
 void pairForces(int dim, const double* x, const double* w, std::size_t n, const PairKernel& k, double* out, int threads = 0);
 
-// The interaction energy 1/2 sum_{i != j} w_i w_j W(x_i - x_j) with W as above (pairs with
+// The interaction energy (18) (science.md §4) 1/2 sum_{i != j} w_i w_j W(x_i - x_j) with W as above (pairs with
 // r2 < 1e-300 contribute 0), computed exactly: scalar std::pow / std::log, long double sums,
 // the same result for any thread count.
 double pairEnergy(int dim, const double* x, const double* w, std::size_t n, const PairKernel& k, int threads = 0);

@@ -1,6 +1,6 @@
 // Exact optimal transport (science.md §3, Kantorovich (10), squared Euclidean cost, no 1/2):
 // network simplex on the implicit complete bipartite transportation LP (ot/network_simplex.h),
-// any N != M and any weights; in 1-D the monotone rearrangement (Brenier: sort both clouds,
+// any N != M and any weights; in 1-D the monotone rearrangement (Brenier, Thm 4.1: sort both clouds,
 // north-west corner on the sorted orders).
 #pragma once
 #include <stop_token>
@@ -22,11 +22,12 @@ struct ExactOptions {
     std::stop_token stop{};
 };
 
-// Solves min <pi, C> exactly. Fills plan, cost, marginalError, f and g (duals, f_i + g_j <= C_ij,
-// equality on the plan's support) and iterations (simplex pivots; 1 for the sorted 1-D plan).
+// Solves Kantorovich (10) (science.md §3), min <pi, C>, exactly. Fills plan, cost, marginalError, f and g
+// (duals, f_i + g_j <= C_ij, equality on the plan's support) and iterations (simplex pivots; 1 for the sorted 1-D plan).
 // A stop requested on opt.stop ends the simplex early with status Cancelled and no plan.
 OtResult solveExact(const PointCloud& x, const PointCloud& y, const ExactOptions& opt = {});
-// The 1-D monotone rearrangement (x.dim == y.dim == 1), with duals from the staircase basis.
+// The 1-D monotone rearrangement (x.dim == y.dim == 1), with duals from the staircase basis: the optimal
+// plan of (10), and for equal uniform weights the Monge map (9) of Brenier's theorem (science.md §3, Thm 4.1).
 OtResult solveSorted1d(const PointCloud& x, const PointCloud& y);
 // Network simplex regardless of dimension and weights.
 OtResult solveNetworkSimplex(const PointCloud& x, const PointCloud& y, const ExactOptions& opt = {});

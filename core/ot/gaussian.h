@@ -13,6 +13,7 @@ namespace tl {
 // Principal square root of a symmetric positive semi-definite matrix.
 Eigen::MatrixXd sqrtSpd(const Eigen::MatrixXd& s);
 
+// Prop. 4.3 (science.md §3): the Brenier map x -> m1 + A (x - m0), W2^2 (Bures) and the geodesic.
 struct GaussianOt {
     Eigen::VectorXd m0, m1;
     Eigen::MatrixXd s0, s1;

@@ -1,4 +1,4 @@
-// The one result type of every OT solver (science.md §3, Kantorovich problem (10)):
+// The one result type of every OT solver (science.md §3, survey §4, Kantorovich problem (10)):
 // a sparse plan and/or dual potentials, the transport cost <pi, C> with C_ij = |x_i - y_j|^2,
 // the L1 marginal error, iterations, status and timing.
 #pragma once

@@ -1,4 +1,4 @@
-// Self-attention between tokens as a kernel reduction (science.md §6, (26)-(29)): the averages
+// Self-attention between tokens as a kernel reduction (science.md §6, survey §7, (26)-(29)): the averages
 // sum_j P_ij x_j with P_ij = exp(<x_i, A x_j>) / sum_k exp(<x_i, A x_k>) (A = Q^T K), or with the
 // Sinkformer's doubly stochastic normalisation of the same kernel. <x, A y> goes through the engine's
 // squared-distance kernel: <u, y> = -|u - y|^2/2 + |u|^2/2 + |y|^2/2 with u = A^T x (the |u|^2 term
@@ -14,6 +14,8 @@ struct AttentionResult {
     std::vector<double> f, g; // log scalings: P_ij = exp(<x_i, A x_j> + f_i + g_j)
 };
 
+// sum_j P_ij x_j with the row-softmax P_ij of (26)–(27) (science.md §6); times V, row i is the token velocity
+// of (28), the field v[mu](x_i) of (29) for the empirical token measure mu.
 // X: n x d tokens (d = 1..3), A: d x d. sinkhornIterations = 0: row softmax; k > 0: k rounds of
 // (row, column) log-domain normalisation followed by a last row normalisation (rows sum to 1 exactly,
 // columns to the Sinkhorn tolerance reached).
