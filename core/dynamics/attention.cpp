@@ -1,7 +1,7 @@
-// attention (science.md §6, (26)-(30)): tokens as interacting particles, dx_i/dt = sum_j P_ij V x_j with
-// P_ij proportional to exp(<x_i, A x_j>), A = Q^T K (beta I by default), row softmax or the Sinkformer's
-// doubly stochastic normalisation; on the sphere the velocity is projected on the tangent space
-// (I - x x^T) and positions are renormalised after every step. Metrics: clusters, min_cosine (sphere),
+// attention (science.md §6, survey §7, (26)-(30), Thm 7.1): tokens as interacting particles,
+// dx_i/dt = sum_j P_ij V x_j with P_ij proportional to exp(<x_i, A x_j>), A = Q^T K (beta I by default),
+// row softmax or the Sinkformer's doubly stochastic normalisation; on the sphere the velocity is projected
+// on the tangent space (I - x x^T) and positions are renormalised after every step. Metrics: clusters, min_cosine (sphere),
 // the energy E_beta. Overlay (euclidean): the Gaussian closure (30) dm/dt = V(m + S A^T m),
 // dS/dt = V S A^T S + S A S V^T from the source's moments, stopped at its finite-time blow-up.
 #include <cmath>
@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dynamics/registry.h"
+#include "flows/integrators.h"
 #include "measure/csv.h"
 #include "tokens/attention_kernel.h"
 #include "tokens/clusters.h"
@@ -55,6 +56,7 @@ struct Closure {
     Eigen::MatrixXd S;
 };
 
+// Gaussian closure (science.md §6, Thm 7.1, (30)), A = Q^T K: dm/dt = V (m + S A^T m), dS/dt = V S A^T S + S A S V^T.
 Closure closureRate(const Closure& c, const Eigen::MatrixXd& A, const Eigen::MatrixXd& V) {
     return {V * (c.m + c.S * A.transpose() * c.m), V * c.S * A.transpose() * c.S + c.S * A * c.S * V.transpose()};
 }
@@ -95,7 +97,7 @@ public:
         const Eigen::MatrixXd A = parseMatrix(p.text("query_key"), d, beta * Eigen::MatrixXd::Identity(d, d), "query_key", who);
         const Eigen::MatrixXd V = parseMatrix(p.text("value"), d, Eigen::MatrixXd::Identity(d, d), "value", who);
         const int sinkhorn = p.choice("normalization") == "sinkhorn" ? static_cast<int>(p.integer("sinkhorn_iterations")) : 0;
-        const std::string integrator = p.choice("integrator");
+        const Integrator integrator = parseIntegrator(p.choice("integrator"));
         const long stepsTotal = p.integer("steps");
         const double tol = p.real("cluster_tolerance");
         const bool single = p.choice("precision") == "float";
@@ -109,6 +111,7 @@ public:
         };
         if (sphere) normalise(X);
         RunSummary sum;
+        // dx_i/dt = sum_j P_ij V x_j (science.md §6, (28)); on the sphere projected by I - x_i x_i^T.
         auto velocity = [&](const Eigen::MatrixXd& Y) {
             ++sum.nfe;
             Eigen::MatrixXd v = tokens::attention(Y, A, sinkhorn, ctx.threads, single).average * V.transpose();
@@ -161,23 +164,28 @@ public:
                     return sum;
                 }
                 const Eigen::MatrixXd k1 = velocity(X);
-                if (integrator == "euler") {
-                    X += dt * k1;
-                } else if (integrator == "heun") {
-                    Eigen::MatrixXd Y = X + dt * k1;
-                    if (sphere) normalise(Y);
-                    X += 0.5 * dt * (k1 + velocity(Y));
-                } else {
-                    Eigen::MatrixXd Y = X + 0.5 * dt * k1;
-                    if (sphere) normalise(Y);
-                    const Eigen::MatrixXd k2 = velocity(Y);
-                    Y = X + 0.5 * dt * k2;
-                    if (sphere) normalise(Y);
-                    const Eigen::MatrixXd k3 = velocity(Y);
-                    Y = X + dt * k3;
-                    if (sphere) normalise(Y);
-                    const Eigen::MatrixXd k4 = velocity(Y);
-                    X += dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+                switch (integrator) {
+                    case Integrator::Euler: X += dt * k1; break;
+                    case Integrator::Heun: {
+                        Eigen::MatrixXd Y = X + dt * k1;
+                        if (sphere) normalise(Y);
+                        X += 0.5 * dt * (k1 + velocity(Y));
+                        break;
+                    }
+                    case Integrator::Rk4:
+                    case Integrator::Dopri5: {  // not offered: RK4 steps
+                        Eigen::MatrixXd Y = X + 0.5 * dt * k1;
+                        if (sphere) normalise(Y);
+                        const Eigen::MatrixXd k2 = velocity(Y);
+                        Y = X + 0.5 * dt * k2;
+                        if (sphere) normalise(Y);
+                        const Eigen::MatrixXd k3 = velocity(Y);
+                        Y = X + dt * k3;
+                        if (sphere) normalise(Y);
+                        const Eigen::MatrixXd k4 = velocity(Y);
+                        X += dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+                        break;
+                    }
                 }
                 if (sphere) normalise(X);
                 if (!X.allFinite())
@@ -189,7 +197,7 @@ public:
             publish(times[fi], X);
         }
         std::ostringstream note;
-        note << done << " " << integrator << " steps, " << (sinkhorn ? "Sinkhorn-normalised (" + std::to_string(sinkhorn) + " iterations)" : "softmax")
+        note << done << " " << integratorName(integrator) << " steps, " << (sinkhorn ? "Sinkhorn-normalised (" + std::to_string(sinkhorn) + " iterations)" : "softmax")
              << " attention" << (sphere ? " on the sphere" : "");
         if (closure && std::isfinite(blowUp)) note << "; Gaussian closure blows up at t = " << blowUp;
         sum.note = note.str();

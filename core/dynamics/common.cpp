@@ -83,6 +83,10 @@ bool FrameStream::finish(const OdeTrajectory& traj, const Eigen::MatrixXd* snapp
     return true;
 }
 
+void requireSameDimension(const PointCloud& source, const PointCloud& target, const std::string& who) {
+    if (source.dim != target.dim) throw Error(who + ": source and target dimensions differ");
+}
+
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role) {
     if (!m.law)
         throw Error(who + " needs a Gaussian or Gaussian-mixture " + role + " (gaussian:, gmm: or eight-gaussians:), but the " + role +
@@ -103,7 +107,7 @@ void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const s
         throw Error(who + " needs a non-degenerate " + role + " covariance (the field inverts it); the " + role + " is singular");
 }
 
-bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, const std::string& integrator,
+bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, Integrator integrator,
                    const ParticleDrift& drift, const std::function<void(std::vector<double>&, double)>& afterStep,
                    const std::function<void(std::size_t, const std::vector<double>&)>& atFrame, RunContext& ctx, const std::string& who,
                    const std::string& what, long& steps) {
@@ -118,20 +122,25 @@ bool stepParticles(std::vector<double>& x, const std::vector<double>& times, lon
         for (long s = 0; s < m; ++s) {
             if (ctx.cancelled()) return false;
             drift(x, k1);
-            if (integrator == "euler") {
-                for (std::size_t k = 0; k < N; ++k) x[k] += dt * k1[k];
-            } else if (integrator == "heun") {
-                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k1[k];
-                drift(tmp, k2);
-                for (std::size_t k = 0; k < N; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
-            } else {  // rk4
-                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
-                drift(tmp, k2);
-                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
-                drift(tmp, k3);
-                for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k3[k];
-                drift(tmp, k4);
-                for (std::size_t k = 0; k < N; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
+            switch (integrator) {
+                case Integrator::Euler:
+                    for (std::size_t k = 0; k < N; ++k) x[k] += dt * k1[k];
+                    break;
+                case Integrator::Heun:
+                    for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k1[k];
+                    drift(tmp, k2);
+                    for (std::size_t k = 0; k < N; ++k) x[k] += 0.5 * dt * (k1[k] + k2[k]);
+                    break;
+                case Integrator::Rk4:
+                case Integrator::Dopri5:
+                    for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k1[k];
+                    drift(tmp, k2);
+                    for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + 0.5 * dt * k2[k];
+                    drift(tmp, k3);
+                    for (std::size_t k = 0; k < N; ++k) tmp[k] = x[k] + dt * k3[k];
+                    drift(tmp, k4);
+                    for (std::size_t k = 0; k < N; ++k) x[k] += dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]);
+                    break;
             }
             if (afterStep) afterStep(x, dt);
             for (std::size_t k = 0; k < N; ++k)

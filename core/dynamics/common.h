@@ -55,6 +55,9 @@ private:
     std::size_t next_ = 0;
 };
 
+// Throws tl::Error "<who>: source and target dimensions differ" unless the two clouds have the same dimension.
+void requireSameDimension(const PointCloud& source, const PointCloud& target, const std::string& who);
+
 // The law a closed-form field needs, or a tl::Error saying plainly why the panel cannot run.
 const GaussianMixture& requireMixture(const Measure& m, const std::string& who, const std::string& role);
 const GaussianMixture& requireGaussian(const Measure& m, const std::string& who, const std::string& role);
@@ -63,12 +66,13 @@ void requireDefinite(const Eigen::MatrixXd& cov, const std::string& who, const s
 
 // Fixed-step integration of particles x (row-major, flat) through the frame times: `stepsTotal` steps
 // spread over the frame intervals in proportion to their length (at least one each), Euler, Heun or
-// RK4 on `drift(x, out)`; `afterStep(x, dt)` (optional) adds noise or a projection after each step;
-// `atFrame(k, x)` is called at every frame k >= 1 (frame 0 is the caller's). Checks cancellation
+// RK4 (Dopri5, not offered by the callers, also takes RK4 steps) on `drift(x, out)`; `afterStep(x, dt)`
+// (optional) adds noise or a projection after each step; `atFrame(k, x)` is called at every frame
+// k >= 1 (frame 0 is the caller's). Checks cancellation
 // before every step (returns false) and throws tl::Error "<who>: <what> blew up ..." when the state
 // stops being finite. `steps` receives the number of steps taken.
 using ParticleDrift = std::function<void(const std::vector<double>& x, std::vector<double>& out)>;
-bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, const std::string& integrator,
+bool stepParticles(std::vector<double>& x, const std::vector<double>& times, long stepsTotal, Integrator integrator,
                    const ParticleDrift& drift, const std::function<void(std::vector<double>&, double)>& afterStep,
                    const std::function<void(std::size_t, const std::vector<double>&)>& atFrame, RunContext& ctx, const std::string& who,
                    const std::string& what, long& steps);

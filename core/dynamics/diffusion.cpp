@@ -24,7 +24,7 @@ public:
                    RunContext& ctx) override {
         const PointCloud& x = source.cloud;
         const PointCloud& y = target.cloud;
-        if (x.dim != y.dim) throw Error("diffusion: source and target dimensions differ");
+        requireSameDimension(x, y, "diffusion");
         const GaussianMixture& law = requireMixture(source, "diffusion", "source (the noise)");
         const bool gaussianTarget = law.isGaussian() && target.law && target.law->isGaussian();
         const double delta = gaussianTarget ? 0.0 : p.real("delta");

@@ -1,9 +1,14 @@
-// flow-matching (science.md §2): particles pushed by dx/dt = v_t(x) with
+// flow-matching (science.md §2, survey §3, (7)): particles pushed by dx/dt = v_t(x) with
 //  - closed-form: the exact conditional-expectation field for a Gaussian(-mixture) source law and
 //    the empirical target (softmax kernel reductions); singular at t = 1, so it is integrated to
 //    1 - delta and the particles are then snapped to E[x1 | x_{1-delta}];
 //  - gaussian: the linear field of Prop. 3.2 for Gaussian source and target laws (+ gauge);
 //  - learned: an MLP v_theta(t, x) trained with Adam on loss (8), independent or minibatch-OT coupling.
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "dynamics/common.h"
 #include "dynamics/registry.h"
 #include "flows/empirical_posterior.h"
@@ -25,95 +30,126 @@ OdeOptions odeOptions(const ParamValues& p) {
     return oo;
 }
 
+// The `field` choice, parsed once.
+enum class Field { ClosedForm, Gaussian, Learned };
+
+Field parseField(const std::string& s) {
+    if (s == "closed-form") return Field::ClosedForm;
+    if (s == "gaussian") return Field::Gaussian;
+    if (s == "learned") return Field::Learned;
+    throw Error("flow-matching: unknown field '" + s + "'");
+}
+
+// What every field's run shares: the source particles, their weights, the ODE settings, the frame times.
+struct FlowSetup {
+    const Measure& source;
+    const Measure& target;
+    const ParamValues& p;
+    const std::vector<double>& times;
+    RunContext& ctx;
+    Eigen::MatrixXd X0;
+    OdeOptions oo;
+
+    bool keepGoing() const { return !ctx.cancelled(); }
+    const std::vector<double>& weights() const { return source.cloud.weights; }
+};
+
+// The linear field of Prop. 3.2 between Gaussian laws, plus an optional gauge rotation (science.md §1).
+RunSummary runGaussian(const FlowSetup& s) {
+    const GaussianMixture& l0 = requireGaussian(s.source, "flow-matching gaussian", "source");
+    const GaussianMixture& l1 = requireGaussian(s.target, "flow-matching gaussian", "target");
+    requireDefinite(l0.components[0].cov, "flow-matching gaussian", "source");
+    requireDefinite(l1.components[0].cov, "flow-matching gaussian", "target");
+    const GaussianPath path{l0.components[0].mean, l1.components[0].mean, l0.components[0].cov, l1.components[0].cov};
+    const double lambda = s.p.real("gauge");
+    RunSummary sum;
+    const std::string warning = gaugeStepWarning("flow-matching", lambda, [&](double t) { return path.covAt(t); }, s.oo.method, s.oo.steps);
+    if (!warning.empty()) sum.warnings.push_back(warning);
+    VelocityField field = [&](double t, const Eigen::MatrixXd& X) {
+        Eigen::MatrixXd V = path.velocity(t, X);
+        if (lambda != 0) V += gaugeField(lambda, path.meanAt(t), path.covAt(t), X);
+        return V;
+    };
+    if (s.ctx.progress) s.ctx.progress(0, "integrating");
+    FrameStream stream(field, s.weights(), s.times, s.ctx, [&](Frame& f) {
+        f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
+    });
+    const OdeTrajectory tr = integrate(field, s.X0, 0.0, 1.0, s.oo, [&] { return s.keepGoing(); }, stream.onStep());
+    if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
+    sum.nfe = tr.nfe;
+    sum.straightness = straightness(tr, s.weights());
+    sum.cancelled = !stream.finish(tr);
+    return sum;
+}
+
+// The exact conditional-expectation field (7) for a Gaussian(-mixture) source law and the empirical
+// target, integrated to 1 - delta, then snapped to the posterior mean.
+RunSummary runClosedForm(const FlowSetup& s, const std::function<void(Frame&)>& overlay) {
+    const GaussianMixture& law = requireMixture(s.source, "flow-matching closed-form", "source");
+    const EmpiricalPosterior post(law, s.target.cloud, s.ctx.threads);
+    const double tEnd = 1 - s.p.real("delta");
+    VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return post.flowVelocity(t, X); };
+    if (s.ctx.progress) s.ctx.progress(0, "integrating");
+    FrameStream stream(field, s.weights(), s.times, s.ctx, overlay);
+    const OdeTrajectory tr = integrate(field, s.X0, 0.0, tEnd, s.oo, [&] { return s.keepGoing(); }, stream.onStep());
+    if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
+    RunSummary sum;
+    sum.nfe = tr.nfe;
+    sum.straightness = straightness(tr, s.weights());
+    Eigen::MatrixXd snapped;
+    post.evaluate(tEnd, tr.states.back(), snapped);
+    sum.cancelled = !stream.finish(tr, &snapped);
+    sum.note = "integrated to t = 1 - " + paramText(s.p.real("delta")) + ", then snapped to E[x1 | x]";
+    return sum;
+}
+
+// An MLP v_theta(t, x) trained with Adam on loss (8), then integrated.
+RunSummary runLearned(const FlowSetup& s, const std::function<void(Frame&)>& overlay) {
+    MlpFieldOptions mo;
+    mo.hidden = static_cast<int>(s.p.integer("hidden"));
+    mo.iterations = static_cast<int>(s.p.integer("iterations"));
+    mo.batch = static_cast<int>(s.p.integer("batch"));
+    mo.learningRate = s.p.real("lr");
+    mo.seed = static_cast<std::uint64_t>(s.p.integer("seed"));
+    mo.threads = s.ctx.threads;
+    mo.coupling = s.p.choice("coupling") == "minibatch-ot" ? MlpFieldOptions::Coupling::MinibatchOt : MlpFieldOptions::Coupling::Independent;
+    MlpField net;
+    net.train(s.source.cloud, s.target.cloud, mo, [&](int it, double loss) {
+        // Every 25th step is plenty for a progress bar (the callback reaches the GUI thread).
+        if (s.ctx.progress && (it % 25 == 0 || it == mo.iterations))
+            s.ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
+        return !s.ctx.cancelled();
+    });
+    if (s.ctx.cancelled()) return RunSummary::cancelledAfter();
+    VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return net.velocity(t, X); };
+    FrameStream stream(field, s.weights(), s.times, s.ctx, overlay);
+    const OdeTrajectory tr = integrate(field, s.X0, 0.0, 1.0, s.oo, [&] { return s.keepGoing(); }, stream.onStep());
+    if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
+    RunSummary sum;
+    sum.nfe = tr.nfe;
+    sum.straightness = straightness(tr, s.weights());
+    sum.cancelled = !stream.finish(tr);
+    sum.note = "MLP trained for " + std::to_string(mo.iterations) + " iterations, final loss " + paramText(net.lastLoss());
+    return sum;
+}
+
 class FlowMatching : public Dynamics {
 public:
     RunSummary run(const Measure& source, const Measure& target, const ParamValues& p, const std::vector<double>& times,
                    RunContext& ctx) override {
         const PointCloud& x = source.cloud;
         const PointCloud& y = target.cloud;
-        if (x.dim != y.dim) throw Error("flow-matching: source and target dimensions differ");
-        const std::string kind = p.choice("field");
-        const Eigen::MatrixXd X0 = toMatrix(x);
-        const std::vector<double>& w = x.weights;
-        const OdeOptions oo = odeOptions(p);
-        auto keepGoing = [&] { return !ctx.cancelled(); };
-        RunSummary sum;
-
-        if (kind == "gaussian") {
-            const GaussianMixture& l0 = requireGaussian(source, "flow-matching gaussian", "source");
-            const GaussianMixture& l1 = requireGaussian(target, "flow-matching gaussian", "target");
-            requireDefinite(l0.components[0].cov, "flow-matching gaussian", "source");
-            requireDefinite(l1.components[0].cov, "flow-matching gaussian", "target");
-            const GaussianPath path{l0.components[0].mean, l1.components[0].mean, l0.components[0].cov, l1.components[0].cov};
-            const double lambda = p.real("gauge");
-            VelocityField field = [&](double t, const Eigen::MatrixXd& X) {
-                Eigen::MatrixXd V = path.velocity(t, X);
-                if (lambda != 0) V += gaugeField(lambda, path.meanAt(t), path.covAt(t), X);
-                return V;
-            };
-            if (ctx.progress) ctx.progress(0, "integrating");
-            FrameStream stream(field, w, times, ctx, [&](Frame& f) {
-                f.overlays.push_back({"Prop. 3.2 (m_t, Sigma_t)", path.meanAt(f.t), path.covAt(f.t)});
-            });
-            const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
-            if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
-            sum.nfe = tr.nfe;
-            sum.straightness = straightness(tr, w);
-            sum.cancelled = !stream.finish(tr);
-            return sum;
-        }
-
+        requireSameDimension(x, y, "flow-matching");
+        const Field field = parseField(p.choice("field"));
+        const FlowSetup setup{source, target, p, times, ctx, toMatrix(x), odeOptions(p)};
+        if (field == Field::Gaussian) return runGaussian(setup);
         // Interpolant moments for the overlay: source law (or cloud) and target cloud.
         const Eigen::VectorXd m0 = source.law ? source.law->mean() : x.mean();
         const Eigen::MatrixXd s0 = source.law ? source.law->covariance() : x.covariance();
         const Eigen::VectorXd m1 = y.mean();
         const Eigen::MatrixXd s1 = y.covariance();
         auto interpolant = [&](Frame& f) { f.overlays.push_back(interpolantOverlay(f.t, m0, s0, m1, s1)); };
-
-        if (kind == "closed-form") {
-            const GaussianMixture& law = requireMixture(source, "flow-matching closed-form", "source");
-            const EmpiricalPosterior post(law, y, ctx.threads);
-            const double tEnd = 1 - p.real("delta");
-            VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return post.flowVelocity(t, X); };
-            if (ctx.progress) ctx.progress(0, "integrating");
-            FrameStream stream(field, w, times, ctx, interpolant);
-            const OdeTrajectory tr = integrate(field, X0, 0.0, tEnd, oo, keepGoing, stream.onStep());
-            if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
-            sum.nfe = tr.nfe;
-            sum.straightness = straightness(tr, w);
-            Eigen::MatrixXd snapped;
-            post.evaluate(tEnd, tr.states.back(), snapped);
-            sum.cancelled = !stream.finish(tr, &snapped);
-            sum.note = "integrated to t = 1 - " + paramText(p.real("delta")) + ", then snapped to E[x1 | x]";
-            return sum;
-        }
-
-        // learned
-        MlpFieldOptions mo;
-        mo.hidden = static_cast<int>(p.integer("hidden"));
-        mo.iterations = static_cast<int>(p.integer("iterations"));
-        mo.batch = static_cast<int>(p.integer("batch"));
-        mo.learningRate = p.real("lr");
-        mo.seed = static_cast<std::uint64_t>(p.integer("seed"));
-        mo.threads = ctx.threads;
-        mo.coupling = p.choice("coupling") == "minibatch-ot" ? MlpFieldOptions::Coupling::MinibatchOt : MlpFieldOptions::Coupling::Independent;
-        MlpField net;
-        net.train(x, y, mo, [&](int it, double loss) {
-            // Every 25th step is plenty for a progress bar (the callback reaches the GUI thread).
-            if (ctx.progress && (it % 25 == 0 || it == mo.iterations))
-                ctx.progress(0.9 * it / std::max(1, mo.iterations), "training (loss " + paramText(loss) + ")");
-            return !ctx.cancelled();
-        });
-        if (ctx.cancelled()) return RunSummary::cancelledAfter();
-        VelocityField field = [&](double t, const Eigen::MatrixXd& X) { return net.velocity(t, X); };
-        FrameStream stream(field, w, times, ctx, interpolant);
-        const OdeTrajectory tr = integrate(field, X0, 0.0, 1.0, oo, keepGoing, stream.onStep());
-        if (tr.cancelled) return RunSummary::cancelledAfter(tr.nfe);
-        sum.nfe = tr.nfe;
-        sum.straightness = straightness(tr, w);
-        sum.cancelled = !stream.finish(tr);
-        sum.note = "MLP trained for " + std::to_string(mo.iterations) + " iterations, final loss " + paramText(net.lastLoss());
-        return sum;
+        return field == Field::ClosedForm ? runClosedForm(setup, interpolant) : runLearned(setup, interpolant);
     }
 };
 

@@ -18,6 +18,15 @@ namespace tl::dyn {
 
 namespace {
 
+enum class Interaction { None, AttractiveRepulsive, QuadraticLog };
+
+Interaction parseInteraction(const std::string& s) {
+    if (s == "none") return Interaction::None;
+    if (s == "attractive-repulsive") return Interaction::AttractiveRepulsive;
+    if (s == "quadratic-log") return Interaction::QuadraticLog;
+    throw Error("interacting-particles: key 'interaction' must be none, attractive-repulsive or quadratic-log (got '" + s + "')");
+}
+
 class InteractingParticles : public Dynamics {
 public:
     RunSummary run(const Measure& source, const Measure&, const ParamValues& p, const std::vector<double>& times,
@@ -27,11 +36,12 @@ public:
         const int dim = X0.dim;
         const std::size_t n = X0.size();
         const gf::Potential V = gf::Potential::parse(p.choice("potential"), p.real("potential_strength"), 8.0, ctx.baseDir, who);
-        const std::string interaction = p.choice("interaction");
-        const bool interacting = interaction != "none";
-        const gf::PairKernel K = interaction == "quadratic-log" ? gf::quadraticLog() : gf::attractiveRepulsive(p.real("a"), p.real("b"));
+        const Interaction interaction = parseInteraction(p.choice("interaction"));
+        const bool interacting = interaction != Interaction::None;
+        const gf::PairKernel K =
+            interaction == Interaction::QuadraticLog ? gf::quadraticLog() : gf::attractiveRepulsive(p.real("a"), p.real("b"));
         const double D = p.real("noise");
-        const std::string integrator = p.choice("integrator");
+        const Integrator integrator = parseIntegrator(p.choice("integrator"));
         const long stepsTotal = p.integer("steps");
         Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
         std::vector<double> w = X0.weights;
@@ -97,7 +107,7 @@ public:
             sum.cancelled = true;
             return sum;
         }
-        sum.note = std::to_string(done) + " " + integrator + " steps" + (D > 0 ? " with noise (Euler-Maruyama increments)" : "");
+        sum.note = std::to_string(done) + " " + integratorName(integrator) + " steps" + (D > 0 ? " with noise (Euler-Maruyama increments)" : "");
         return sum;
     }
 };
@@ -125,7 +135,7 @@ DynamicsInfo interactingParticlesInfo() {
         [] { return std::make_unique<InteractingParticles>(); }};
     info.needsTarget = false;
     info.validate = [](const ParamValues& p, const std::string& ctx) {
-        if (p.choice("interaction") == "attractive-repulsive" && !(p.real("a") > p.real("b")))
+        if (parseInteraction(p.choice("interaction")) == Interaction::AttractiveRepulsive && !(p.real("a") > p.real("b")))
             throw Error(ctx + ": key 'a' must be greater than key 'b' (got a = " + paramText(p.real("a")) + ", b = " + paramText(p.real("b")) + ")");
     };
     return info;

@@ -1,9 +1,9 @@
 // mean-field-network (science.md §5, (19)-(23)): the neurons theta_i = (a_i, w_i) in R^(1+d) of a
 // two-layer network f(x) = (1/N) sum_i a_i sigma(w_i.x) as particles, trained by the Wasserstein
-// gradient flow d theta_i/dt = -grad_theta (dF/dmu)(theta_i) of F = 1/2 E|f(x) - y|^2 against a seeded
+// gradient flow (15) d theta_i/dt = -grad_theta (dF/dmu)(theta_i) of F = 1/2 E|f(x) - y|^2 against a seeded
 // teacher (neural/two_layer.h), population (exact) or empirical risk. Metric: the loss F. Overlays:
-// the teacher's neurons (markers); for a linear network the Gaussian closure (23) from the source's
-// mean and covariance.
+// the teacher's neurons (markers: where the neurons concentrate, cf. Thm 6.1); for a linear network the
+// Gaussian closure (23) of Prop. 6.2 from the source's mean and covariance.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -31,7 +31,7 @@ public:
         const std::size_t n = X0.size();
         const nn::Activation act = p.choice("activation") == "linear" ? nn::Activation::Linear : nn::Activation::Relu;
         const bool empirical = p.choice("risk") == "empirical";
-        const std::string integrator = p.choice("integrator");
+        const Integrator integrator = parseIntegrator(p.choice("integrator"));
         const long stepsTotal = p.integer("steps");
         const nn::TwoLayerRisk risk(act, nn::makeTeacher(static_cast<int>(p.integer("teacher_neurons")), d,
                                                           static_cast<std::uint64_t>(p.integer("teacher_seed"))),
@@ -99,7 +99,7 @@ public:
             sum.cancelled = true;
             return sum;
         }
-        sum.note = std::to_string(done) + " " + integrator + " steps, " + (empirical ? "empirical" : "population") + " risk";
+        sum.note = std::to_string(done) + " " + integratorName(integrator) + " steps, " + (empirical ? "empirical" : "population") + " risk";
         sum.extras.push_back({"final_loss", lastLoss});
         sum.tables.push_back({"teacher", risk.teacher().rows()});
         return sum;

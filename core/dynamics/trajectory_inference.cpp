@@ -19,6 +19,18 @@ namespace tl::dyn {
 
 namespace {
 
+// The OT coupling (plan) of two consecutive snapshots, exact or entropic at `epsilon`.
+OtResult couple(const PointCloud& x, const PointCloud& y, OtMethod method, double epsilon, RunContext& ctx) {
+    if (method == OtMethod::Exact) return solveExact(x, y, ExactOptions{.threads = ctx.threads, .stop = ctx.stop});
+    SinkhornOptions so;
+    so.epsilon = epsilon;
+    so.threads = ctx.threads;
+    so.computePlan = true;
+    so.tolerance = 1e-5;  // the coupling is sampled, not its marginals: 1e-5 in L1 is plenty
+    so.progress = [&](int, double) { return !ctx.cancelled(); };
+    return sinkhorn(x, y, so);  // sliced to OtResult
+}
+
 class TrajectoryInference : public Dynamics {
 public:
     RunSummary run(const Measure&, const Measure&, const ParamValues& p, const std::vector<double>& times, RunContext& ctx) override {
@@ -26,7 +38,8 @@ public:
         const auto& snaps = ctx.snapshots;
         if (snaps.size() < 2) throw Error(who + " needs key 'snapshots' (at least 2)");
         const int d = snaps.front().measure->cloud.dim;
-        const bool exact = p.choice("coupling") == "exact";
+        const OtMethod coupling = parseOtMethod(p.choice("coupling"));  // exact or sinkhorn
+        const double epsilon = p.real("epsilon");
         Rng rng(static_cast<std::uint64_t>(p.integer("seed")));
         const std::size_t n = snaps.front().measure->cloud.size();
         // idx[k][i]: the point of snapshot k that particle i occupies.
@@ -39,18 +52,7 @@ public:
             if (ctx.progress) ctx.progress(static_cast<double>(k) / (snaps.size() - 1), "coupling snapshots " + std::to_string(k) + " -> " + std::to_string(k + 1));
             const PointCloud& x = snaps[k].measure->cloud;
             const PointCloud& y = snaps[k + 1].measure->cloud;
-            OtResult r;
-            if (exact) {
-                r = solveExact(x, y, ExactOptions{.threads = ctx.threads, .stop = ctx.stop});
-            } else {
-                SinkhornOptions so;
-                so.epsilon = p.real("epsilon");
-                so.threads = ctx.threads;
-                so.computePlan = true;
-                so.tolerance = 1e-5;  // the coupling is sampled, not its marginals: 1e-5 in L1 is plenty
-                so.progress = [&](int, double) { return !ctx.cancelled(); };
-                r = sinkhorn(x, y, so);
-            }
+            const OtResult r = couple(x, y, coupling, epsilon, ctx);
             if (ctx.cancelled() || r.status == OtStatus::Cancelled) {
                 sum.cancelled = true;
                 return sum;
@@ -115,7 +117,7 @@ public:
             ctx.publish(std::move(f));
         }
         std::ostringstream note;
-        note << snaps.size() << " snapshots coupled by " << (exact ? "exact OT" : "entropic OT");
+        note << snaps.size() << " snapshots coupled by " << (coupling == OtMethod::Exact ? "exact OT" : "entropic OT");
         if (split) note << "; " << split << " particle steps drawn from split couplings";
         sum.note = note.str() + sum.note;
         sum.extras.emplace_back("coupling_cost", totalCost);

@@ -132,202 +132,257 @@ void validateOptions(const SinkhornOptions& opt) {
     if (opt.maxIterations < 1) throw Error("max-iterations must be at least 1");
 }
 
-}  // namespace
+// One (a, b) solve: the centred problem, the potentials and the scratch of the soft-min passes.
+// iterate() runs the eps-scaling levels and the iterations at eps, summarise() measures the
+// marginal errors, the cost, the barycentric map and the dual value, extractPlan() lists pi_ij.
+struct SinkhornState {
+    const SinkhornOptions& opt;
+    Problem P;
+    double eps;  // lowered only if stopped during eps-scaling
+    std::vector<double> f, g;  // the potentials
+    std::vector<double> L, G;  // row and column log-sum-exps of the last passes
+    std::vector<double> levels;  // eps-scaling levels, the last one eps
+    SoftC softC;
+    PrecisionControl prec;
+    int it = 0;
 
-namespace {
-
-// costPass = false (the divergence only needs the dual value): no cost / barycentric pass, the row
-// residual is the loop's last (re-measured in double if that one was float); cost is NaN.
-SinkhornResult sinkhornImpl(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt, bool costPass) {
-    checkTransportPair(px, py);
-    validateOptions(opt);
-    const auto t0 = Clock::now();
-    Problem P(px, py, opt.threads);
-    double eps = opt.epsilon;  // lowered only if stopped during eps-scaling
-    std::vector<double> f(P.n, 0.0), g(P.m, 0.0), L, G, h;
-    std::vector<double> levels;
-    if (!opt.initialF.empty() || !opt.initialG.empty()) {
-        if (opt.initialF.size() != P.n || opt.initialG.size() != P.m) throw Error("Sinkhorn warm start: potential sizes do not match the measures");
-        f = opt.initialF;
-        g = opt.initialG;
-        levels = {eps};
-    } else {
-        levels = opt.epsilonScaling ? epsilonLevels(eps, P.diam2, opt.scalingFactor) : std::vector<double>{eps};
+    SinkhornState(const PointCloud& px, const PointCloud& py, const SinkhornOptions& o)
+        : opt(o), P(px, py, o.threads), eps(o.epsilon), f(P.n, 0.0), g(P.m, 0.0), prec{o.precision, P.diam2, false, {}} {
+        if (!opt.initialF.empty() || !opt.initialG.empty()) {
+            if (opt.initialF.size() != P.n || opt.initialG.size() != P.m) throw Error("Sinkhorn warm start: potential sizes do not match the measures");
+            f = opt.initialF;
+            g = opt.initialG;
+            levels = {eps};
+        } else {
+            levels = opt.epsilonScaling ? epsilonLevels(eps, P.diam2, opt.scalingFactor) : std::vector<double>{eps};
+        }
     }
 
-    SinkhornResult r;
-    r.method = OtMethod::Sinkhorn;
-    r.epsilon = eps;
-    r.status = OtStatus::MaxIterations;
-    double rowErr = std::numeric_limits<double>::infinity();
-    int it = 0;
-    SoftC softC;
-    PrecisionControl prec{opt.precision, P.diam2};
     // The two half-iterations, with the float kernel when prec.useFloat.
-    auto rowsLse = [&](double e) {  // L_i = log sum_j b_j exp((g_j - C_ij) / e)
+    void rowsLse(double e) {  // L_i = log sum_j b_j exp((g_j - C_ij) / e)
         if (prec.useFloat) P.makeFloat();
         softC(P.x, P.n, P.y, P.m, P.dim, P.logb, g, e, L, P.threads, prec.useFloat ? P.xf.data() : nullptr, P.yf.data());
-    };
-    auto gUpdate = [&](double e) {
+    }
+    void fUpdate(double e) {  // after rowsLse(e)
+        for (std::size_t i = 0; i < P.n; ++i) f[i] = -e * L[i];
+    }
+    void gUpdate(double e) {
         if (prec.useFloat) P.makeFloat();
         softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, e, G, P.threads, prec.useFloat ? P.yf.data() : nullptr, P.xf.data());
         for (std::size_t j = 0; j < P.m; ++j) g[j] = -e * G[j];
-    };
-    // Coarse levels: one iteration each (the potentials carry over between levels). If the
-    // iteration cap or a cancel stops the run here, the result is reported at the last level
-    // completed (r.epsilon says which): potentials of a coarse level are meaningless at eps.
-    // They only prepare the next level, so the float kernel serves while its floor is < 1e-3.
-    double reached = levels.front();
+    }
+    // L1 error of the row marginals at eps, from L (after rowsLse(eps)).
+    double rowError() const {
+        long double err = 0;
+        for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
+        return static_cast<double>(err);
+    }
+    // L1 error of the column marginals of the returned potentials (one more half-iteration, double).
+    long double columnError() {
+        softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, eps, G, P.threads);
+        long double colErr = 0;
+        for (std::size_t j = 0; j < P.m; ++j) colErr += std::fabs(P.b[j] * std::exp(g[j] / eps + G[j]) - P.b[j]);
+        return colErr;
+    }
+    bool cancelled(SinkhornResult& r, double err) {  // asks opt.progress; marks r cancelled
+        if (!opt.progress || opt.progress(it, err)) return false;
+        r.status = OtStatus::Cancelled;
+        r.message = "cancelled";
+        return true;
+    }
+};
+
+// Coarse levels: one iteration each (the potentials carry over between levels). If the
+// iteration cap or a cancel stops the run here, the result is reported at the last level
+// completed (r.epsilon says which): potentials of a coarse level are meaningless at eps.
+// They only prepare the next level, so the float kernel serves while its floor is < 1e-3.
+// Returns false when stopped before eps.
+bool scaleEpsilon(SinkhornState& S, SinkhornResult& r) {
+    double reached = S.levels.front();
     bool stoppedEarly = false;
-    for (std::size_t lv = 0; lv + 1 < levels.size() && !stoppedEarly; ++lv) {
-        if (it >= opt.maxIterations) {
-            r.message = "Sinkhorn stopped after " + std::to_string(it) + " iterations during epsilon-scaling (at epsilon " +
+    for (std::size_t lv = 0; lv + 1 < S.levels.size() && !stoppedEarly; ++lv) {
+        if (S.it >= S.opt.maxIterations) {
+            r.message = "Sinkhorn stopped after " + std::to_string(S.it) + " iterations during epsilon-scaling (at epsilon " +
                         std::to_string(reached) + ")";
             stoppedEarly = true;
             break;
         }
-        prec.useFloat = prec.floatFor(levels[lv], 1e-3);
-        rowsLse(levels[lv]);
-        for (std::size_t i = 0; i < P.n; ++i) f[i] = -levels[lv] * L[i];
-        gUpdate(levels[lv]);
-        reached = levels[lv];
-        ++it;
-        if (prec.useFloat) ++r.floatIterations;
-        if (opt.progress && !opt.progress(it, -1.0)) {
-            r.status = OtStatus::Cancelled;
-            r.message = "cancelled";
-            stoppedEarly = true;
-        }
+        S.prec.useFloat = S.prec.floatFor(S.levels[lv], 1e-3);
+        S.rowsLse(S.levels[lv]);
+        S.fUpdate(S.levels[lv]);
+        S.gUpdate(S.levels[lv]);
+        reached = S.levels[lv];
+        ++S.it;
+        if (S.prec.useFloat) ++r.floatIterations;
+        if (S.cancelled(r, -1.0)) stoppedEarly = true;
     }
     if (stoppedEarly) {
-        eps = reached;
-        r.epsilon = eps;
+        S.eps = reached;
+        r.epsilon = S.eps;
     }
-    // At eps: float iterations if the float floor estimate is below the tolerance; a stall or a
-    // float claim of convergence switches to double (the claim is re-checked at once).
-    prec.useFloat = prec.floatFor(eps, opt.tolerance);
-    while (!stoppedEarly && r.status != OtStatus::Cancelled) {
-        rowsLse(eps);
-        long double err = 0;
-        for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
-        rowErr = static_cast<double>(err);
+    return !stoppedEarly;
+}
+
+// At eps: float iterations if the float floor estimate is below the tolerance; a stall or a
+// float claim of convergence switches to double (the claim is re-checked at once). Sets the
+// status (Converged, NumericalError, Cancelled, or MaxIterations as it was); returns the last
+// row error.
+double iterateAtEpsilon(SinkhornState& S, SinkhornResult& r) {
+    const double eps = S.eps;
+    double rowErr = std::numeric_limits<double>::infinity();
+    for (;;) {
+        S.rowsLse(eps);
+        rowErr = S.rowError();
         if (!std::isfinite(rowErr)) {
             r.status = OtStatus::NumericalError;
             r.message = "Sinkhorn produced non-finite potentials at epsilon = " + std::to_string(eps) + "; increase epsilon";
             break;
         }
-        if (prec.useFloat && ((it > 0 && rowErr < opt.tolerance) || prec.stalled(rowErr))) {
-            prec.useFloat = false;  // re-check / continue in double
+        if (S.prec.useFloat && ((S.it > 0 && rowErr < S.opt.tolerance) || S.prec.stalled(rowErr))) {
+            S.prec.useFloat = false;  // re-check / continue in double
             continue;
         }
-        if (it > 0 && rowErr < opt.tolerance) {
+        if (S.it > 0 && rowErr < S.opt.tolerance) {
             r.status = OtStatus::Converged;
             break;
         }
-        if (it >= opt.maxIterations) {
-            r.message = "Sinkhorn stopped after " + std::to_string(it) + " iterations with marginal error " + std::to_string(rowErr);
+        if (S.it >= S.opt.maxIterations) {
+            r.message = "Sinkhorn stopped after " + std::to_string(S.it) + " iterations with marginal error " + std::to_string(rowErr);
             break;
         }
-        for (std::size_t i = 0; i < P.n; ++i) f[i] = -eps * L[i];
-        gUpdate(eps);
-        ++it;
-        if (prec.useFloat) ++r.floatIterations;
-        if (opt.progress && !opt.progress(it, rowErr)) {
-            r.status = OtStatus::Cancelled;
-            r.message = "cancelled";
-            break;
-        }
+        S.fUpdate(eps);
+        S.gUpdate(eps);
+        ++S.it;
+        if (S.prec.useFloat) ++r.floatIterations;
+        if (S.cancelled(r, rowErr)) break;
     }
-    r.iterations = it;
+    return rowErr;
+}
 
-    // Column residual of the returned potentials (honest report, one more half-iteration, double).
-    softC(P.y, P.m, P.x, P.n, P.dim, P.loga, f, eps, G, P.threads);
-    long double colErr = 0;
-    for (std::size_t j = 0; j < P.m; ++j) colErr += std::fabs(P.b[j] * std::exp(g[j] / eps + G[j]) - P.b[j]);
-    if (!costPass) {
-        if (prec.useFloat || !std::isfinite(rowErr)) {
-            prec.useFloat = false;
-            rowsLse(eps);
-            long double err = 0;
-            for (std::size_t i = 0; i < P.n; ++i) err += std::fabs(P.a[i] * std::exp(f[i] / eps + L[i]) - P.a[i]);
-            rowErr = static_cast<double>(err);
+// The iterations: eps-scaling, then at eps. Returns the last row error (infinite if none at eps).
+double iterate(SinkhornState& S, SinkhornResult& r) {
+    const bool atEps = scaleEpsilon(S, r);
+    S.prec.useFloat = S.prec.floatFor(S.eps, S.opt.tolerance);
+    const double rowErr = atEps ? iterateAtEpsilon(S, r) : std::numeric_limits<double>::infinity();
+    r.iterations = S.it;
+    return rowErr;
+}
+
+// Row masses, transport cost and barycentric map in one softmax-weighted pass over j; the
+// marginal error from these row masses and colErr.
+void costPass(SinkhornState& S, SinkhornResult& r, long double colErr, const PointCloud& px) {
+    const Problem& P = S.P;
+    const double eps = S.eps;
+    std::vector<double> vals(P.m * (P.dim + 1)), mean(P.n * (P.dim + 1)), h(P.m);
+    for (std::size_t j = 0; j < P.m; ++j) {
+        double q = 0;
+        for (int k = 0; k < P.dim; ++k) {
+            vals[j * (P.dim + 1) + k] = P.y[j * P.dim + k];
+            q += P.y[j * P.dim + k] * P.y[j * P.dim + k];
+        }
+        vals[j * (P.dim + 1) + P.dim] = q;
+    }
+    for (std::size_t j = 0; j < P.m; ++j) h[j] = P.logb[j] + S.g[j] / eps;
+    kernels::PairSet<double> ps{P.dim, P.x.data(), P.n, P.y.data(), P.m, h.data(), 1.0 / eps};
+    std::vector<double>& L = S.L;
+    L.resize(P.n);
+    kernels::softmaxWeightedSum(ps, vals.data(), P.dim + 1, mean.data(), L.data(), P.threads);
+    long double cost = 0, rerr = 0;
+    if (S.opt.computeBarycentricMap) r.barycentricMap.resize(P.n * P.dim);
+    for (std::size_t i = 0; i < P.n; ++i) {
+        const double ri = P.a[i] * std::exp(S.f[i] / eps + L[i]);
+        rerr += std::fabs(ri - P.a[i]);
+        double xx = 0, xy = 0;
+        for (int k = 0; k < P.dim; ++k) {
+            xx += P.x[i * P.dim + k] * P.x[i * P.dim + k];
+            xy += P.x[i * P.dim + k] * mean[i * (P.dim + 1) + k];
+        }
+        cost += ri * std::max(0.0, xx - 2 * xy + mean[i * (P.dim + 1) + P.dim]);
+        if (S.opt.computeBarycentricMap)
+            for (int k = 0; k < P.dim; ++k) r.barycentricMap[i * P.dim + k] = mean[i * (P.dim + 1) + k] + (px.point(i)[k] - P.x[i * P.dim + k]);
+    }
+    r.cost = static_cast<double>(cost);
+    r.marginalError = static_cast<double>(std::max(rerr, colErr));
+}
+
+// The reported values. costPass = false (the divergence only needs the dual value): no cost /
+// barycentric pass, the row residual is the loop's last (re-measured in double if that one was
+// float); cost is NaN.
+void summarise(SinkhornState& S, SinkhornResult& r, double rowErr, bool withCost, const PointCloud& px) {
+    const long double colErr = S.columnError();
+    if (withCost) {
+        costPass(S, r, colErr, px);
+    } else {
+        if (S.prec.useFloat || !std::isfinite(rowErr)) {
+            S.prec.useFloat = false;
+            S.rowsLse(S.eps);
+            rowErr = S.rowError();
         }
         r.cost = std::numeric_limits<double>::quiet_NaN();
         r.marginalError = std::max(rowErr, static_cast<double>(colErr));
     }
-    // Row masses, transport cost and barycentric map in one softmax-weighted pass over j.
-    if (costPass) {
-        std::vector<double> vals(P.m * (P.dim + 1)), mean(P.n * (P.dim + 1));
-        for (std::size_t j = 0; j < P.m; ++j) {
-            double q = 0;
-            for (int k = 0; k < P.dim; ++k) {
-                vals[j * (P.dim + 1) + k] = P.y[j * P.dim + k];
-                q += P.y[j * P.dim + k] * P.y[j * P.dim + k];
-            }
-            vals[j * (P.dim + 1) + P.dim] = q;
-        }
-        h.resize(P.m);
-        for (std::size_t j = 0; j < P.m; ++j) h[j] = P.logb[j] + g[j] / eps;
-        kernels::PairSet<double> ps{P.dim, P.x.data(), P.n, P.y.data(), P.m, h.data(), 1.0 / eps};
-        L.resize(P.n);
-        kernels::softmaxWeightedSum(ps, vals.data(), P.dim + 1, mean.data(), L.data(), P.threads);
-        long double cost = 0, rerr = 0;
-        if (opt.computeBarycentricMap) r.barycentricMap.resize(P.n * P.dim);
-        for (std::size_t i = 0; i < P.n; ++i) {
-            const double ri = P.a[i] * std::exp(f[i] / eps + L[i]);
-            rerr += std::fabs(ri - P.a[i]);
-            double xx = 0, xy = 0;
-            for (int k = 0; k < P.dim; ++k) {
-                xx += P.x[i * P.dim + k] * P.x[i * P.dim + k];
-                xy += P.x[i * P.dim + k] * mean[i * (P.dim + 1) + k];
-            }
-            cost += ri * std::max(0.0, xx - 2 * xy + mean[i * (P.dim + 1) + P.dim]);
-            if (opt.computeBarycentricMap)
-                for (int k = 0; k < P.dim; ++k) r.barycentricMap[i * P.dim + k] = mean[i * (P.dim + 1) + k] + (px.point(i)[k] - P.x[i * P.dim + k]);
-        }
-        r.cost = static_cast<double>(cost);
-        r.marginalError = static_cast<double>(std::max(rerr, colErr));
-    }
+    const Problem& P = S.P;
     long double dual = 0;
-    for (std::size_t i = 0; i < P.n; ++i) dual += P.a[i] > 0 ? P.a[i] * f[i] : 0.0;
-    for (std::size_t j = 0; j < P.m; ++j) dual += P.b[j] > 0 ? P.b[j] * g[j] : 0.0;
+    for (std::size_t i = 0; i < P.n; ++i) dual += P.a[i] > 0 ? P.a[i] * S.f[i] : 0.0;
+    for (std::size_t j = 0; j < P.m; ++j) dual += P.b[j] > 0 ? P.b[j] * S.g[j] : 0.0;
     r.dualObjective = static_cast<double>(dual);
-    if (costPass && !std::isfinite(r.cost) && r.status != OtStatus::Cancelled) {
+    if (withCost && !std::isfinite(r.cost) && r.status != OtStatus::Cancelled) {
         r.status = OtStatus::NumericalError;
         r.message = "Sinkhorn produced a non-finite cost; increase epsilon";
     }
+}
 
-    if (opt.computePlan && r.ok()) {
-        std::vector<std::vector<PlanEntry>> rows(P.n);
-        std::mutex mtx;
-        std::size_t total = 0;
-        bool tooMany = false;
-        parallelFor(P.n, 16, P.threads, [&](std::size_t i0, std::size_t i1) {
-            std::size_t local = 0;
-            for (std::size_t i = i0; i < i1; ++i) {
-                for (std::size_t j = 0; j < P.m; ++j) {
-                    double c = 0;
-                    for (int k = 0; k < P.dim; ++k) {
-                        const double d = P.x[i * P.dim + k] - P.y[j * P.dim + k];
-                        c += d * d;
-                    }
-                    const double pij = P.a[i] * P.b[j] * std::exp((f[i] + g[j] - c) / eps);
-                    if (pij > 0 && pij >= opt.planThreshold * P.a[i]) rows[i].push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), pij});
+// The plan entries pi_ij >= planThreshold * a_i, row by row; throws past maxPlanEntries.
+void extractPlan(const SinkhornState& S, SinkhornResult& r) {
+    const Problem& P = S.P;
+    const SinkhornOptions& opt = S.opt;
+    const double eps = S.eps;
+    const std::vector<double>& f = S.f;
+    const std::vector<double>& g = S.g;
+    std::vector<std::vector<PlanEntry>> rows(P.n);
+    std::mutex mtx;
+    std::size_t total = 0;
+    bool tooMany = false;
+    parallelFor(P.n, 16, P.threads, [&](std::size_t i0, std::size_t i1) {
+        std::size_t local = 0;
+        for (std::size_t i = i0; i < i1; ++i) {
+            for (std::size_t j = 0; j < P.m; ++j) {
+                double c = 0;
+                for (int k = 0; k < P.dim; ++k) {
+                    const double d = P.x[i * P.dim + k] - P.y[j * P.dim + k];
+                    c += d * d;
                 }
-                local += rows[i].size();
+                const double pij = P.a[i] * P.b[j] * std::exp((f[i] + g[j] - c) / eps);
+                if (pij > 0 && pij >= opt.planThreshold * P.a[i]) rows[i].push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), pij});
             }
-            std::lock_guard<std::mutex> lk(mtx);
-            total += local;
-            if (total > opt.maxPlanEntries) tooMany = true;
-        });
-        if (tooMany)
-            throw Error("the Sinkhorn plan has more than " + std::to_string(opt.maxPlanEntries) +
-                        " entries above the threshold; use a smaller epsilon or a larger plan threshold");
-        r.plan.reserve(total);
-        for (auto& row : rows) r.plan.insert(r.plan.end(), row.begin(), row.end());
-    }
-    r.f = std::move(f);
-    r.g = std::move(g);
+            local += rows[i].size();
+        }
+        std::lock_guard<std::mutex> lk(mtx);
+        total += local;
+        if (total > opt.maxPlanEntries) tooMany = true;
+    });
+    if (tooMany)
+        throw Error("the Sinkhorn plan has more than " + std::to_string(opt.maxPlanEntries) +
+                    " entries above the threshold; use a smaller epsilon or a larger plan threshold");
+    r.plan.reserve(total);
+    for (auto& row : rows) r.plan.insert(r.plan.end(), row.begin(), row.end());
+}
+
+// withCost = false: see summarise().
+SinkhornResult sinkhornImpl(const PointCloud& px, const PointCloud& py, const SinkhornOptions& opt, bool withCost) {
+    checkTransportPair(px, py);
+    validateOptions(opt);
+    const auto t0 = Clock::now();
+    SinkhornState S(px, py, opt);
+    SinkhornResult r;
+    r.method = OtMethod::Sinkhorn;
+    r.epsilon = S.eps;
+    r.status = OtStatus::MaxIterations;
+    const double rowErr = iterate(S, r);
+    summarise(S, r, rowErr, withCost, px);
+    if (opt.computePlan && r.ok()) extractPlan(S, r);
+    r.f = std::move(S.f);
+    r.g = std::move(S.g);
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return r;
 }
