@@ -31,7 +31,9 @@ struct StraightPlan {
 // The exact plan (science.md §3, (10)) as straight lines: row i is source i's heaviest plan entry;
 // further pieces of split sources follow. Empty when cancelled.
 std::optional<StraightPlan> exactPlan(const PointCloud& x, const PointCloud& y, RunContext& ctx) {
-    const OtResult r = solveExact(x, y, ExactOptions{.threads = ctx.threads, .stop = ctx.stop});
+    ExactOptions eo{.threads = ctx.threads, .stop = ctx.stop};
+    if (ctx.progress) eo.progress = [&](double f, const std::string& stage) { ctx.progress(0.95 * f, stage); };
+    const OtResult r = solveExact(x, y, eo);
     if (r.status == OtStatus::Cancelled || ctx.cancelled()) return std::nullopt;
     if (!r.ok()) throw Error("ot-displacement: " + r.message);
     std::vector<std::vector<PlanEntry>> bySource(x.size());

@@ -3,7 +3,9 @@
 // any N != M and any weights; in 1-D the monotone rearrangement (Brenier, Thm 4.1: sort both clouds,
 // north-west corner on the sorted orders).
 #pragma once
+#include <functional>
 #include <stop_token>
+#include <string>
 
 #include "ot/ot_result.h"
 
@@ -20,6 +22,11 @@ struct ExactOptions {
     // Polled inside the simplex (initial basis, pricing scans, pivots) at least every ~2^20 arcs
     // priced or tree nodes visited (well under 10 ms); a stop gives status Cancelled.
     std::stop_token stop{};
+    // Network simplex: called from the calling thread about every 0.1 s with a fraction done (0..1, a
+    // monotone estimate: the basis, then the pivots, then the exact-pricing certification) and what
+    // it is doing, e.g. "exact OT: 41200 pivots (pivoting)".
+    std::function<void(double fraction, const std::string& stage)> progress{};
+    double progressInterval = 0.1;  // seconds between progress calls (0: at every poll; for tests)
 };
 
 // Solves Kantorovich (10) (science.md §3), min <pi, C>, exactly. Fills plan, cost, marginalError, f and g

@@ -1,6 +1,7 @@
 #include "ot/network_simplex.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -479,8 +480,22 @@ private:
             maxWork_ = std::max(maxWork_, work_);
             work_ = 0;
             if (opt_.cancelled && opt_.cancelled()) cancelled_ = true;
+            if (opt_.progress) report();
         }
         return cancelled_;
+    }
+    // Hands the phase and the pivots so far to opt_.progress (throttled to opt_.progressInterval).
+    void report() {
+        const auto now = std::chrono::steady_clock::now();
+        if (reported_ && std::chrono::duration<double>(now - lastReport_).count() < opt_.progressInterval) return;
+        reported_ = true;
+        lastReport_ = now;
+        SimplexProgress p;
+        p.phase = !started_                  ? SimplexProgress::Phase::InitialBasis
+                  : (approxAtStart_ && !approx_) ? SimplexProgress::Phase::Certifying
+                                                 : SimplexProgress::Phase::Pivoting;
+        p.pivots = pivots_;
+        opt_.progress(p);
     }
 
     Cand scanRange(std::size_t start, std::size_t len, double thr) const;
@@ -501,6 +516,10 @@ private:
     bool cancelled_ = false;
     bool approx_ = false;
     std::int64_t exactPivots_ = 0;
+    // Progress reports: pivoting started, pivots so far, when the last report went out.
+    bool started_ = false, reported_ = false, approxAtStart_ = false;
+    std::int64_t pivots_ = 0;
+    std::chrono::steady_clock::time_point lastReport_{};
 
     std::vector<int> parent_, thread_, revThread_, succNum_, lastSucc_, dirtyRevs_;
     std::vector<std::int64_t> flow_;  // flow on the tree arc between v and parent_[v]
@@ -956,6 +975,8 @@ void Simplex<Cost>::updatePotential() {
 template <class Cost>
 TransportSimplexResult::Status Simplex<Cost>::run(std::int64_t& pivots) {
     pivots = 0;
+    started_ = true;
+    approxAtStart_ = approx_;
     while (!cancelled_) {
         Found f = findEnteringArc(approx_);
         if (f == Found::Cancelled) break;
@@ -975,7 +996,7 @@ TransportSimplexResult::Status Simplex<Cost>::run(std::int64_t& pivots) {
         changeFlow();
         updateTreeStructure();
         updatePotential();
-        ++pivots;
+        pivots_ = ++pivots;
     }
     return TransportSimplexResult::Status::Cancelled;
 }

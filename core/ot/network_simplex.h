@@ -52,6 +52,15 @@ struct TransportSimplexResult {
     std::size_t maxWorkBetweenPolls = 0;  // largest work (units as pollWork) between two polls
 };
 
+// Where a running simplex is (for a progress bar): the initial basis, pivoting (with approximate
+// pricing where enabled), or certifying (the final pivots with exact pricing after approximate
+// pricing ran out); pivots so far.
+struct SimplexProgress {
+    enum class Phase { InitialBasis, Pivoting, Certifying };
+    Phase phase = Phase::InitialBasis;
+    std::int64_t pivots = 0;
+};
+
 struct TransportSimplexOptions {
     double blockSizeFactor = 1.0;     // pivot block = factor * sqrt(n * m) arcs (>= 16)
     // Polled from the calling thread after every `pollWork` units of work (one unit = one arc
@@ -65,6 +74,10 @@ struct TransportSimplexOptions {
     // exactly throughout (same pivots as the dense entry point).
     bool approximatePricing = true;
     int threads = 1;                  // initial basis and full pricing scans (0 = all cores); same results
+    // Called from the calling thread at the polls, at most every `progressInterval` seconds (0: at every
+    // poll). Never changes the pivots.
+    std::function<void(const SimplexProgress&)> progress;
+    double progressInterval = 0.1;
 };
 
 // n >= 1 sources with supplies s_i > 0, m >= 1 targets with demands d_j > 0, sum s = sum d

@@ -713,6 +713,44 @@ private slots:
         }
     }
 
+    // Progress while the simplex runs (issue 11: "solving OT (exact) (0%)" for seconds): reported at
+    // every poll when the interval is 0, fractions in [0, 1] never decreasing, the basis (if it lasts a
+    // poll) first, then pivot counts that never decrease; the plan is the same as without it.
+    void progressReports() {
+        tl::Rng rng(78);
+        const PointCloud x = randomCloud(2, 600, rng, false), y = randomCloud(2, 600, rng, false, 0.3);
+        std::vector<std::pair<double, std::string>> calls;
+        tl::ExactOptions o;
+        o.progressInterval = 0;
+        o.progress = [&](double f, const std::string& what) { calls.emplace_back(f, what); };
+        const tl::OtResult r = tl::solveExact(x, y, o);
+        QVERIFY(r.ok());
+        const tl::OtResult plain = tl::solveExact(x, y);
+        QCOMPARE(r.cost, plain.cost);
+        QCOMPARE(r.iterations, plain.iterations);
+        QVERIFY2(calls.size() >= 10, qPrintable(QString::number(calls.size())));
+        qInfo("%zu progress calls: first '%s' (%.3f), last '%s' (%.3f)", calls.size(), calls.front().second.c_str(), calls.front().first,
+              calls.back().second.c_str(), calls.back().first);
+        long lastPivots = -1;
+        bool sawPivoting = false;
+        for (std::size_t k = 0; k < calls.size(); ++k) {
+            QVERIFY(calls[k].first >= 0 && calls[k].first <= 1);
+            if (k) QVERIFY(calls[k].first >= calls[k - 1].first);
+            const QString what = QString::fromStdString(calls[k].second);
+            const QRegularExpressionMatch m = QRegularExpression("^exact OT: (\\d+) pivots \\((pivoting|certifying)\\)$").match(what);
+            if (!m.hasMatch()) {
+                QCOMPARE(what, QString("exact OT: initial basis"));
+                QVERIFY2(!sawPivoting, "the basis after the pivots");
+                continue;
+            }
+            sawPivoting = true;
+            const long pivots = m.captured(1).toLong();
+            QVERIFY(pivots >= lastPivots && pivots <= r.iterations);
+            lastPivots = pivots;
+        }
+        QVERIFY(sawPivoting);
+    }
+
     // Approximate pricing on hostile data (far from the origin, repeated points and lattices with
     // many tied costs, random weights): the error bound is sound (every approximate candidate
     // passes the exact check, so exact pricing only finishes: few exact pivots) and not vacuous
