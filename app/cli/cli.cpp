@@ -163,7 +163,7 @@ std::string usage() {
        << "      [--threads N] [--jobs J] | --emit-jobs DIR;  transportlab-cli sweep --merge OUT.csv PART.csv...\n"
        << "      run one panel once per parameter value (in parallel): value,t,NAME as CSV (see sweep --help)\n"
        << "  transportlab-cli render SCENARIO.json --out FILE.mp4|FILE.gif|DIR/ [--width W] [--height H] [--fps F]\n"
-       << "      [--panel K] [--layers particles,trajectories,density,velocity,ellipses,target] [--color position|speed|label|uniform]\n"
+       << "      [--panel K] [--layers NAME,... (see render --help)] [--color position|speed|label|uniform]\n"
        << "      run a scenario and render its panels offscreen (same layers as the app; needs an X server, e.g. xvfb-run -a)\n"
        << "  transportlab-cli measure --spec SPEC --out FILE.csv   sample a measure to CSV\n"
        << "  transportlab-cli scenario-reference                   the scenario format and every dynamics parameter (Markdown)\n"

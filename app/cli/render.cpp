@@ -16,6 +16,7 @@
 #include "engine/scenario.h"
 #include "export/animation_writer.h"
 #include "export/render_animation.h"
+#include "scene/layers.h"
 #include "util/error.h"
 #include "util/quote.h"
 
@@ -24,13 +25,14 @@
 namespace tl::cli {
 
 namespace {
+constexpr const char* kDefaultLayers = "particles,trajectories,ellipses,target";
 const std::vector<OptionSpec> kRenderOptions = {
     {"out", true, "FILE.mp4 (H.264), FILE.gif, or DIR/ for one PNG per frame"},
     {"width", true, "image width in pixels (default 1280; even for MP4)"},
     {"height", true, "image height in pixels (default 720; even for MP4)"},
     {"fps", true, "frames per second of the video (default 30)"},
     {"panel", true, "render only panel K (1-based; default: all panels in the compare grid)"},
-    {"layers", true, "comma list of particles,trajectories,density,velocity,ellipses,target (default particles,trajectories,ellipses,target)"},
+    {"layers", true, "comma list of " + ui::layerNames() + " (default " + std::string(kDefaultLayers) + ")"},
     {"color", true, "particle colours: position | speed | label | uniform (default position)"},
     {"threads", true, "worker threads, 0 = all cores (default 0)"},
 };
@@ -66,7 +68,7 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     s.height = static_cast<int>(a.integer("height", 720, 16, 8192));
     s.fps = a.real("fps", 30, 0.1, 240);
     s.panel = static_cast<int>(a.integer("panel", 0, 0, kMaxPanels)) - 1;
-    s.layers = ui::layerOptionsFromText(a.text("layers", "particles,trajectories,ellipses,target"), a.text("color", "position"));
+    s.layers = ui::layerOptionsFromText(a.text("layers", kDefaultLayers), a.text("color", "position"));
     const int threads = static_cast<int>(a.integer("threads", 0, 0, 256));
     // The X server first (VTK aborts the process, leaving a temporary file, when it cannot connect).
     requireDisplay();

@@ -25,6 +25,7 @@
 #include "engine/scenario.h"
 #include "util/error.h"
 #include "vtk/vtk_view_widget.h"
+#include "scene/layers.h"
 #include "scene/panel_scene.h"
 #include "widgets/compare_window.h"
 
@@ -77,7 +78,7 @@ struct CommandLine {
     QCommandLineOption scenario{"scenario", "Scenario JSON to open (default: Gaussian -> moons, OT vs flow matching).", "FILE"};
     QCommandLineOption screenshot{"screenshot", "Wait for the frames, save the window at --time as a PNG to FILE and exit.", "FILE"};
     QCommandLineOption time{"time", "Time in [0, 1] shown by --screenshot (default 0.5).", "T", "0.5"};
-    QCommandLineOption layers{"layers", "Layers shown: comma list of particles,trajectories,density,velocity,ellipses,target,axes.", "LIST",
+    QCommandLineOption layers{"layers", QString::fromStdString("Layers shown: comma list of " + tl::ui::layerNames() + "."), "LIST",
                               "particles,trajectories,ellipses,target,axes"};
     QCommandLineOption color{"color", "Particle colours: position | speed | label | uniform.", "MODE", "position"};
 

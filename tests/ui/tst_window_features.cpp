@@ -633,6 +633,23 @@ private slots:
         QTest::keyClick(&w, Qt::Key_Home);
         QCOMPARE(w.time(), 0.0);
         QCOMPARE(s->value(), 0);
+        // Between two frames (as while playing) the handle, the label and every view show one time:
+        // that of the frame under the handle.
+        auto* label = w.findChild<QLabel*>("timeLabel");
+        QVERIFY(label);
+        const int last = w.scenario().frames - 1;
+        for (double t : {0.537, 0.21, 1.0}) {
+            w.setTime(t);
+            const int frame = static_cast<int>(std::lround(t * last));
+            const double frameT = static_cast<double>(frame) / last * w.scenario().duration;
+            QCOMPARE(s->value(), frame);
+            QCOMPARE(label->text(), QString("t = %1").arg(frameT, 0, 'f', 2));
+            for (int k = 0; k < static_cast<int>(w.scenario().panels.size()); ++k) {
+                const tl::FramePtr shown = w.panelScene(k)->shownFrame();
+                QVERIFY(shown);
+                QVERIFY2(std::abs(shown->t - frameT) < 1e-9, qPrintable(QString("panel %1 shows t = %2, the label %3").arg(k).arg(shown->t).arg(frameT)));
+            }
+        }
         w.setTime(0.5);
         tl::Scenario more = w.scenario();
         more.frames = 21;

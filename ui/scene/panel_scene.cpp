@@ -54,32 +54,7 @@ const char* colorModeName(ColorMode m) {
     return "?";
 }
 
-LayerOptions layerOptionsFromText(const std::string& list, const std::string& color) {
-    LayerOptions l;
-    l.particles = l.trajectories = l.density = l.glyphs = l.overlays = l.target = l.axes = false;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        std::size_t comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        const std::string item = list.substr(start, comma - start);
-        start = comma + 1;
-        if (item == "particles") l.particles = true;
-        else if (item == "trajectories") l.trajectories = true;
-        else if (item == "density") l.density = true;
-        else if (item == "velocity") l.glyphs = true;
-        else if (item == "ellipses") l.overlays = true;
-        else if (item == "target") l.target = true;
-        else if (item == "axes") l.axes = true;
-        else if (!item.empty())
-            throw Error("unknown layer '" + item + "' (known: particles, trajectories, density, velocity, ellipses, target, axes)");
-    }
-    if (color == "position") l.color = ColorMode::SourcePosition;
-    else if (color == "speed") l.color = ColorMode::Speed;
-    else if (color == "label") l.color = ColorMode::Label;
-    else if (color == "uniform") l.color = ColorMode::Uniform;
-    else throw Error("colour mode must be position, speed, label or uniform (got '" + color + "')");
-    return l;
-}
+// layerOptionsFromText: scene/layers.cpp (from the layer table).
 
 namespace {
 
@@ -847,7 +822,10 @@ FramePtr PanelScene::show(const std::vector<FramePtr>& frames, double t) {
     if (frames.empty()) return d_->shown;
     d_->t = t;
     std::size_t k = 0;
-    while (k + 1 < frames.size() && frames[k + 1]->t <= t + 1e-12) ++k;
+    // The last frame at or before t, with a relative tolerance: a frame time computed as k * duration /
+    // (frames - 1) may sit an ulp above the same time computed another way.
+    const double tol = 1e-9 * std::max(1.0, std::abs(t));
+    while (k + 1 < frames.size() && frames[k + 1]->t <= t + tol) ++k;
     const bool sameRun = !d_->run.empty() && d_->run.front() == frames.front() && d_->run.size() == frames.size();
     if (sameRun && d_->shown == frames[k] && !d_->dirty) return d_->shown;
     d_->run = frames;

@@ -38,9 +38,9 @@ struct LayerOptions {
     bool operator==(const LayerOptions&) const = default;
 };
 
-// Layers from text (the CLI's and the app's --layers / --color): a comma list of particles,
-// trajectories, density, velocity, ellipses, target, and a colour mode position | speed | label |
-// uniform. Throws tl::Error naming an unknown word.
+// Layers from text (the CLI's and the app's --layers / --color): a comma list of layer names (the
+// table of scene/layers.h: particles, trajectories, density, velocity, ellipses, target, axes) and a
+// colour mode position | speed | label | uniform. Throws tl::Error naming an unknown word.
 LayerOptions layerOptionsFromText(const std::string& layers, const std::string& color);
 // The camera fit's margin (fraction of the extent per side): room for the axes' labels when they are on.
 inline double fitMargin(const LayerOptions& l) { return l.axes ? 0.16 : 0.06; }

@@ -2,7 +2,6 @@
 
 #include <QAction>
 #include <QApplication>
-#include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDialog>
@@ -17,28 +16,16 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGridLayout>
-#include <QGroupBox>
-#include <QHBoxLayout>
 #include <QKeyEvent>
-#include <QLabel>
-#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QPointer>
-#include <QProgressBar>
 #include <QProgressDialog>
-#include <QPushButton>
-#include <QScrollArea>
 #include <QSettings>
 #include <QSlider>
-#include <QSpinBox>
 #include <QStatusBar>
 #include <QTimer>
-#include <QWheelEvent>
-#include <QToolBar>
-#include <QToolButton>
 #include <QVBoxLayout>
 #include <atomic>
 #include <cmath>
@@ -59,37 +46,29 @@
 #include "scene/panel_scene.h"
 #include "util/error.h"
 #include "vtk/vtk_view_widget.h"
+#include "widgets/layer_toolbar.h"
 #include "widgets/measure_picker.h"
 #include "widgets/metrics_panel.h"
 #include "widgets/param_form.h"
+#include "widgets/scenario_dock.h"
+#include "widgets/timeline_bar.h"
 
 namespace tl::ui {
 
 namespace {
 
-// Wheel events over a spin box or combo box of the Scenario dock that the user has not clicked into
-// scroll the dock instead of changing the value (a value changed by a stray wheel would recompute).
-class DockWheelGuard : public QObject {
-public:
-    DockWheelGuard(QScrollArea* area, QObject* parent) : QObject(parent), area_(area) {}
-
-protected:
-    bool eventFilter(QObject* o, QEvent* e) override {
-        if (e->type() != QEvent::Wheel || !area_) return false;
-        auto* w = qobject_cast<QWidget*>(o);
-        if (!w || w->hasFocus() || !(qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w))) return false;
-        if (!area_->isAncestorOf(w)) return false;
-        QCoreApplication::sendEvent(area_->viewport(), e);
-        return true;
-    }
-
-private:
-    QPointer<QScrollArea> area_;
-};
 const QColor kBackground(20, 22, 30);
 
+// Whether the linked camera still fits itself to the data (the views refit at most twice per run:
+// to the first frames, then to the complete runs unless the user has moved the camera in between).
+enum class CameraFit {
+    Unfitted,     // fit at the next refresh that has data (new measures, panels, dimension; "fit view", R)
+    FirstFrames,  // fitted to the first frames: refit once when the runs are complete
+    UserMoved,    // fitted to the first frames, then moved by the user: keep the camera when complete
+    Final,        // fitted to the complete runs (or kept as the user left it): no more refits
+};
+
 QString panelTitle(const PanelSpec& spec) { return QString::fromStdString(spec.title.empty() ? spec.dynamics : spec.title); }
-constexpr double kSecondsPerRun = 4.0;  // t from 0 to 1 at 1x speed
 constexpr int kMaxRecent = 8;
 
 // The compute thread reaches the window only through this link; retiring a runner cuts it first.
@@ -109,13 +88,6 @@ struct PanelView {
     QString statusText;
 };
 
-struct PanelEditor {
-    QGroupBox* box = nullptr;
-    QLineEdit* title = nullptr;
-    QComboBox* dynamics = nullptr;
-    ParamForm* form = nullptr;
-};
-
 struct CompareWindow::Impl {
     Scenario scenario;
     QString lastError;
@@ -124,43 +96,24 @@ struct CompareWindow::Impl {
     std::vector<std::jthread> reapers;  // old runners being cancelled and joined off the GUI thread
     std::vector<PanelView> panels;
     vtkNew<vtkCamera> camera;  // linked: every view looks through it
-    // 0: not fitted; 1: fitted to the first frames (refit once when the runs are complete, unless the
-    // user has moved the camera since); 2: done.
-    int fitState = 0;
-    bool userMovedCamera = false;
+    CameraFit fit = CameraFit::Unfitted;
     int viewDim = 2;
     LayerOptions layers;
 
     QWidget* viewsHost = nullptr;
     QGridLayout* grid = nullptr;
-    QSlider* slider = nullptr;
-    bool settingSlider = false;  // setTime is moving the handle
-    QToolButton* play = nullptr;
-    QLabel* timeLabel = nullptr;
-    QComboBox* speed = nullptr;
-    QCheckBox* loop = nullptr;
-    QProgressBar* progress = nullptr;
-    QToolButton* cancel = nullptr;
+    TimelineBar* timeline = nullptr;
     QTimer timer;
     QElapsedTimer clock;
     double t = 0;
     bool playing = true;
 
-    MeasurePicker *sourcePicker = nullptr, *targetPicker = nullptr;
-    QSpinBox* frames = nullptr;
-    QLabel* about = nullptr;  // the scenario's name and description, atop the Scenario dock
-    QDoubleSpinBox* duration = nullptr;
-    QWidget* editorsHost = nullptr;
-    QVBoxLayout* editorsLayout = nullptr;
-    std::vector<PanelEditor> editors;
-    QPushButton* addPanel = nullptr;
+    ScenarioDock* dock = nullptr;
     MetricsPanel* metrics = nullptr;
     QMenu* recentMenu = nullptr;
-    std::vector<QAction*> layerActions;
-    QComboBox* colorMode = nullptr;
+    LayerToolbar* layerBar = nullptr;
     bool exporting = false;
-    QAction* lockRanges = nullptr;
-    ColorRanges locked;      // the colour scale held while lockRanges is on (0: shared per frame)
+    ColorRanges locked;      // the colour scale held while "lock colours" is on (0: shared per frame)
     ColorRanges shared;      // what the views use now
     // Undo / redo of scenario edits (whole scenarios: small), and unsaved changes.
     std::vector<Scenario> undo, redo;
@@ -197,183 +150,61 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     d_->grid->setSpacing(2);
     outer->addWidget(d_->viewsHost, 1);
 
-    auto* bar = new QHBoxLayout;
-    bar->setContentsMargins(8, 4, 8, 4);
-    d_->play = new QToolButton(central);
-    d_->play->setText("Pause");
-    d_->play->setToolTip("Play / pause (space)");
-    auto* stepBack = new QToolButton(central);
-    stepBack->setText(QString::fromUtf8("\u25C0"));
-    stepBack->setToolTip("Step back one frame (left arrow)");
-    auto* stepFwd = new QToolButton(central);
-    stepFwd->setText(QString::fromUtf8("\u25B6"));
-    stepFwd->setToolTip("Step forward one frame (right arrow)");
-    d_->slider = new QSlider(Qt::Horizontal, central);
-    d_->slider->setToolTip("Scrub (left / right arrows step one frame)");
-    d_->timeLabel = new QLabel("t = 0.00", central);
-    d_->timeLabel->setMinimumWidth(70);
-    d_->speed = new QComboBox(central);
-    d_->speed->addItems({"0.25x", "0.5x", "1x", "2x"});
-    d_->speed->setCurrentIndex(2);
-    d_->speed->setToolTip("Playback speed (1x: t from 0 to 1 in 4 s)");
-    d_->loop = new QCheckBox("loop", central);
-    d_->loop->setChecked(true);
-    d_->progress = new QProgressBar(central);
-    d_->progress->setRange(0, 1000);
-    d_->progress->setMaximumWidth(180);
-    d_->progress->setFormat("computing %p%");
-    d_->cancel = new QToolButton(central);
-    d_->cancel->setText("Cancel");
-    d_->cancel->setToolTip("Stop computing (the panels keep the frames they have)");
-    for (QWidget* w : std::initializer_list<QWidget*>{d_->play, stepBack, stepFwd}) bar->addWidget(w);
-    bar->addWidget(d_->slider, 1);
-    for (QWidget* w : std::initializer_list<QWidget*>{d_->timeLabel, d_->speed, d_->loop, d_->progress, d_->cancel}) bar->addWidget(w);
-    outer->addLayout(bar);
+    d_->timeline = new TimelineBar(central);
+    outer->addWidget(d_->timeline);
     setCentralWidget(central);
 
-    connect(d_->play, &QToolButton::clicked, this, [this] { setPlaying(!d_->playing); });
-    auto step = [this](int dir) {
+    connect(d_->timeline, &TimelineBar::playPauseClicked, this, [this] { setPlaying(!d_->playing); });
+    connect(d_->timeline, &TimelineBar::stepClicked, this, [this](int dir) {
         setPlaying(false);
         setTime(d_->t + dir * 1.0 / std::max(1, d_->scenario.frames - 1));
-    };
-    connect(stepBack, &QToolButton::clicked, this, [step] { step(-1); });
-    connect(stepFwd, &QToolButton::clicked, this, [step] { step(1); });
-    // Every user change of the slider (drag, click on the track, wheel, keys) sets the time; setTime's
-    // own updates of the handle are not user changes.
-    connect(d_->slider, &QSlider::valueChanged, this, [this](int f) {
-        if (d_->settingSlider) return;
+    });
+    connect(d_->timeline, &TimelineBar::frameScrubbed, this, [this](int f) {
         setPlaying(false);
         setTime(static_cast<double>(f) / std::max(1, d_->scenario.frames - 1));
     });
-    connect(d_->cancel, &QToolButton::clicked, this, [this] { cancelComputation(); });
+    connect(d_->timeline, &TimelineBar::cancelClicked, this, [this] { cancelComputation(); });
     connect(&d_->timer, &QTimer::timeout, this, &CompareWindow::onTick);
 
     // ---- layers toolbar ----
-    auto* tb = addToolBar("Layers");
-    tb->setObjectName("layers");
-    tb->setMovable(false);
-    struct LayerToggle {
-        const char* name;
-        const char* tip;
-        bool LayerOptions::*flag;
-    };
-    const LayerToggle toggles[] = {
-        {"particles", "The particles (soft round splats)", &LayerOptions::particles},
-        {"trajectories", "Paths so far, fading with age (OT geodesics are straight; flow matching bends)", &LayerOptions::trajectories},
-        {"density", "Kernel density estimate of the particles, colour-mapped under the points (2-D)", &LayerOptions::density},
-        {"velocity", "Velocity glyphs: mass-weighted mean velocity on a grid", &LayerOptions::glyphs},
-        {"ellipses", "Closed-form Gaussian overlays: 2-sigma covariance ellipses (Bures geodesic, Prop. 3.2 moments)", &LayerOptions::overlays},
-        {"target", "Target samples, faint, in the background", &LayerOptions::target},
-        {"axes", "Axes with ticks and labels (x, y; z in 3-D)", &LayerOptions::axes},
-    };
-    for (const auto& tg : toggles) {
-        QAction* a = tb->addAction(tg.name);
-        a->setObjectName(QString("layer-") + tg.name);
-        a->setCheckable(true);
-        a->setChecked(d_->layers.*(tg.flag));
-        a->setToolTip(tg.tip);
-        const auto flag = tg.flag;
-        connect(a, &QAction::toggled, this, [this, flag](bool on) {
-            LayerOptions l = d_->layers;
-            l.*flag = on;
-            setLayers(l);
-        });
-        d_->layerActions.push_back(a);
-    }
-    tb->addSeparator();
-    tb->addWidget(new QLabel(" colour by ", tb));
-    d_->colorMode = new QComboBox(tb);
-    d_->colorMode->setObjectName("colorMode");
-    for (ColorMode m : {ColorMode::SourcePosition, ColorMode::Speed, ColorMode::Label, ColorMode::Uniform})
-        d_->colorMode->addItem(colorModeName(m), static_cast<int>(m));
-    d_->colorMode->setToolTip("Particle colour: where it started (a colour wheel), its speed, its source mixture component, or one colour");
-    tb->addWidget(d_->colorMode);
-    connect(d_->colorMode, &QComboBox::currentIndexChanged, this, [this] {
-        LayerOptions l = d_->layers;
-        l.color = static_cast<ColorMode>(d_->colorMode->currentData().toInt());
-        setLayers(l);
-    });
-    d_->lockRanges = tb->addAction("lock colours");
-    d_->lockRanges->setObjectName("lockColourScale");
-    d_->lockRanges->setCheckable(true);
-    d_->lockRanges->setToolTip("Speed and density colours use one scale in every panel; lock it so that it stays "
-                               "the same over time too (unlock: it follows the frames shown)");
-    connect(d_->lockRanges, &QAction::toggled, this, [this](bool on) {
+    d_->layerBar = new LayerToolbar(this);
+    addToolBar(d_->layerBar);
+    connect(d_->layerBar, &LayerToolbar::optionsChanged, this, [this](const LayerOptions& l) { setLayers(l); });
+    connect(d_->layerBar, &LayerToolbar::colorScaleLockToggled, this, [this](bool on) {
         d_->locked = on ? d_->shared : ColorRanges{};
         refreshViews(true);
     });
-    tb->addSeparator();
-    QAction* fit = tb->addAction("fit view");
-    fit->setToolTip("Fit the linked cameras to the data (R)");
-    connect(fit, &QAction::triggered, this, [this] {
-        d_->fitState = 0;
-        d_->userMovedCamera = false;
+    connect(d_->layerBar, &LayerToolbar::fitRequested, this, [this] {
+        d_->fit = CameraFit::Unfitted;
         refreshViews(true);
     });
 
     // ---- scenario dock ----
-    auto* sdock = new QDockWidget("Scenario", this);
-    sdock->setObjectName("scenarioDock");
-    auto* scroll = new QScrollArea(sdock);
-    scroll->setWidgetResizable(true);
-    auto* sw = new QWidget(scroll);
-    auto* sl = new QVBoxLayout(sw);
-    d_->sourcePicker = new MeasurePicker("source", sw);
-    d_->targetPicker = new MeasurePicker("target", sw);
-    d_->about = new QLabel(sw);
-    d_->about->setWordWrap(true);
-    d_->about->setTextFormat(Qt::RichText);
-    d_->about->setObjectName("scenarioDescription");
-    sl->addWidget(d_->about);
-    sl->addWidget(d_->sourcePicker);
-    sl->addWidget(d_->targetPicker);
-    auto* framesRow = new QHBoxLayout;
-    framesRow->addWidget(new QLabel("frames", sw));
-    d_->frames = new QSpinBox(sw);
-    d_->frames->setRange(2, 2001);
-    d_->frames->setKeyboardTracking(false);
-    d_->frames->setToolTip("Frames per run, at uniform times from t = 0 to t = duration");
-    framesRow->addWidget(d_->frames, 1);
-    framesRow->addWidget(new QLabel("duration", sw));
-    d_->duration = new QDoubleSpinBox(sw);
-    d_->duration->setRange(0.01, 1e4);
-    d_->duration->setDecimals(2);
-    d_->duration->setKeyboardTracking(false);
-    d_->duration->setToolTip("Time horizon T: gradient flows run on [0, T]; transport dynamics go from source to target over it");
-    framesRow->addWidget(d_->duration, 1);
-    sl->addLayout(framesRow);
-    d_->editorsHost = new QWidget(sw);
-    d_->editorsLayout = new QVBoxLayout(d_->editorsHost);
-    d_->editorsLayout->setContentsMargins(0, 0, 0, 0);
-    sl->addWidget(d_->editorsHost);
-    d_->addPanel = new QPushButton("Add panel", sw);
-    d_->addPanel->setToolTip("Add a dynamics panel (up to 4), pushing the same source samples");
-    sl->addWidget(d_->addPanel);
-    sl->addStretch();
-    scroll->setWidget(sw);
-    qApp->installEventFilter(new DockWheelGuard(scroll, this));
-    sdock->setWidget(scroll);
-    sdock->setMinimumWidth(300);
-    addDockWidget(Qt::LeftDockWidgetArea, sdock);
-    connect(d_->sourcePicker, &MeasurePicker::specChanged, this, [this](const QString& s) {
+    d_->dock = new ScenarioDock(this);
+    addDockWidget(Qt::LeftDockWidgetArea, d_->dock);
+    connect(d_->dock, &ScenarioDock::sourceEdited, this, [this](const QString& s) {
         setMeasures(s, QString::fromStdString(d_->scenario.target));
     });
-    connect(d_->targetPicker, &MeasurePicker::specChanged, this, [this](const QString& s) {
+    connect(d_->dock, &ScenarioDock::targetEdited, this, [this](const QString& s) {
         setMeasures(QString::fromStdString(d_->scenario.source), s);
     });
-    connect(d_->frames, &QSpinBox::valueChanged, this, [this](int n) {
+    connect(d_->dock, &ScenarioDock::framesEdited, this, [this](int n) {
         if (n == d_->scenario.frames) return;
         Scenario s = d_->scenario;
         s.frames = n;
         setScenario(s);
     });
-    connect(d_->duration, &QDoubleSpinBox::valueChanged, this, [this](double T) {
+    connect(d_->dock, &ScenarioDock::durationEdited, this, [this](double T) {
         if (std::abs(T - d_->scenario.duration) < 1e-12) return;
         Scenario s = d_->scenario;
         s.duration = T;
         setScenario(s);
     });
-    connect(d_->addPanel, &QPushButton::clicked, this, [this] { addPanel("flow-matching"); });
+    connect(d_->dock, &ScenarioDock::addPanelClicked, this, [this] { addPanel("flow-matching"); });
+    connect(d_->dock, &ScenarioDock::panelDynamicsEdited, this, &CompareWindow::setPanelDynamics);
+    connect(d_->dock, &ScenarioDock::panelRemoveClicked, this, &CompareWindow::removePanel);
+    connect(d_->dock, &ScenarioDock::panelParamsEdited, this, &CompareWindow::setPanelParams);
+    connect(d_->dock, &ScenarioDock::panelTitleEdited, this, &CompareWindow::setPanelTitle);
 
     // ---- metrics dock ----
     auto* mdock = new QDockWidget("Metrics", this);
@@ -413,9 +244,9 @@ CompareWindow::CompareWindow(const Scenario& scenario, QWidget* parent) : QMainW
     d_->redoAction = edit->addAction("&Redo", this, &CompareWindow::redo);
     d_->redoAction->setShortcuts({QKeySequence::Redo, QKeySequence(Qt::CTRL | Qt::Key_Y)});
     QMenu* view = menuBar()->addMenu("&View");
-    view->addAction(sdock->toggleViewAction());
+    view->addAction(d_->dock->toggleViewAction());
     view->addAction(mdock->toggleViewAction());
-    view->addAction(tb->toggleViewAction());
+    view->addAction(d_->layerBar->toggleViewAction());
     QMenu* help = menuBar()->addMenu("&Help");
     QAction* helpAction = help->addAction("TransportLab &help", this, &CompareWindow::showHelp);
     helpAction->setShortcut(QKeySequence::HelpContents);
@@ -442,7 +273,7 @@ void CompareWindow::setScenario(const Scenario& scenario) {
     recordEdit();
     const bool measuresChanged = scenario.source != d_->scenario.source || scenario.target != d_->scenario.target;
     d_->scenario = scenario;
-    if (measuresChanged) d_->fitState = 0;
+    if (measuresChanged) d_->fit = CameraFit::Unfitted;
     restart();
 }
 
@@ -455,20 +286,8 @@ void CompareWindow::restart() {
         d_->panels[k].scene->setTitle(panelTitle(spec));
     }
     buildPanelEditors();
-    d_->sourcePicker->setSpec(QString::fromStdString(d_->scenario.source), QString::fromStdString(d_->scenario.baseDir));
-    d_->targetPicker->setSpec(QString::fromStdString(d_->scenario.target), QString::fromStdString(d_->scenario.baseDir));
-    {
-        const QSignalBlocker b(d_->frames);
-        d_->frames->setValue(d_->scenario.frames);
-        const QSignalBlocker bd(d_->duration);
-        d_->duration->setValue(d_->scenario.duration);
-    }
-    d_->settingSlider = true;
-    d_->slider->setRange(0, d_->scenario.frames - 1);
-    d_->settingSlider = false;
-    d_->about->setText("<b>" + QString::fromStdString(d_->scenario.name).toHtmlEscaped() + "</b>" +
-                       (d_->scenario.description.empty() ? QString()
-                                                         : "<br>" + QString::fromStdString(d_->scenario.description).toHtmlEscaped()));
+    d_->dock->showScenario(d_->scenario);
+    d_->timeline->setFrameCount(d_->scenario.frames);
 
     d_->link = std::make_shared<RunnerLink>();
     d_->link->window = this;
@@ -480,9 +299,8 @@ void CompareWindow::restart() {
             QMetaObject::invokeMethod(link->window, "onRunnerUpdate", Qt::QueuedConnection);
     });
     d_->runner->start();
-    d_->progress->setValue(0);
-    d_->progress->show();
-    d_->cancel->show();
+    d_->timeline->setProgress(0);
+    d_->timeline->setComputing(true);
     setTime(d_->t);  // the handle, the label and the views agree for the new frame count and duration
 }
 
@@ -508,66 +326,27 @@ void CompareWindow::buildViews() {
         p.scene = std::make_unique<PanelScene>(p.view->renderer(), p.view->devicePixelRatioF());
         p.scene->setOptions(d_->layers);
         connect(p.view, &VtkViewWidget::cameraInteracted, this, [this] {
-            d_->userMovedCamera = true;
+            if (d_->fit == CameraFit::FirstFrames) d_->fit = CameraFit::UserMoved;
             for (auto& q : d_->panels) q.view->requestRender();
         });
     }
-    d_->fitState = 0;
-    d_->addPanel->setEnabled(n < kMaxGuiPanels);
+    d_->fit = CameraFit::Unfitted;
+    d_->dock->setCanAddPanel(n < kMaxGuiPanels);
 }
 
-void CompareWindow::buildPanelEditors() {
-    for (auto& e : d_->editors) delete e.box;
-    d_->editors.clear();
-    const int n = static_cast<int>(d_->scenario.panels.size());
-    for (int k = 0; k < n; ++k) {
-        const PanelSpec& spec = d_->scenario.panels[static_cast<std::size_t>(k)];
-        PanelEditor e;
-        e.box = new QGroupBox(QString("panel %1").arg(k + 1), d_->editorsHost);
-        auto* l = new QVBoxLayout(e.box);
-        auto* top = new QHBoxLayout;
-        e.dynamics = new QComboBox(e.box);
-        e.dynamics->setObjectName("dynamics");
-        for (const auto& info : dynamicsRegistry()) {
-            e.dynamics->addItem(QString::fromStdString(info.name));
-            e.dynamics->setItemData(e.dynamics->count() - 1, QString::fromStdString(info.help), Qt::ToolTipRole);
-        }
-        e.dynamics->setCurrentText(QString::fromStdString(spec.dynamics));
-        top->addWidget(e.dynamics, 1);
-        auto* remove = new QToolButton(e.box);
-        remove->setText(QString::fromUtf8("\u2715"));
-        remove->setToolTip("Remove this panel");
-        remove->setEnabled(n > 1);
-        top->addWidget(remove);
-        l->addLayout(top);
-        e.title = new QLineEdit(QString::fromStdString(spec.title), e.box);
-        e.title->setObjectName("title");
-        e.title->setPlaceholderText(QString::fromStdString(spec.dynamics));
-        e.title->setToolTip("The panel's title (views, chart legend, exports); empty = the dynamics' name");
-        l->addWidget(e.title);
-        e.form = new ParamForm(findDynamics(spec.dynamics).params, spec.params, e.box);
-        l->addWidget(e.form);
-        d_->editorsLayout->addWidget(e.box);
-        connect(e.dynamics, &QComboBox::currentTextChanged, this, [this, k](const QString& name) { setPanelDynamics(k, name); });
-        connect(remove, &QToolButton::clicked, this, [this, k] { QTimer::singleShot(0, this, [this, k] { removePanel(k); }); });
-        connect(e.form, &ParamForm::valuesChanged, this, [this, k](const ParamValues& v) { setPanelParams(k, v); });
-        connect(e.title, &QLineEdit::editingFinished, this, [this, k, t = e.title] { setPanelTitle(k, t->text()); });
-        d_->editors.push_back(e);
-    }
-}
+void CompareWindow::buildPanelEditors() { d_->dock->showPanels(d_->scenario); }
 
 void CompareWindow::setPanelParams(int panel, const ParamValues& values) {
     if (panel < 0 || panel >= static_cast<int>(d_->scenario.panels.size())) return;
     recordEdit();
     d_->scenario.panels[static_cast<std::size_t>(panel)].params = values;
-    if (panel < static_cast<int>(d_->editors.size())) d_->editors[static_cast<std::size_t>(panel)].form->setValues(values);
+    d_->dock->showPanelParams(panel, values);
     try {
         d_->runner->setPanelParams(static_cast<std::size_t>(panel), values);  // restarts only this panel
     } catch (const std::exception& e) {
         showError(QString::fromUtf8(e.what()));
     }
-    d_->progress->show();
-    d_->cancel->show();
+    d_->timeline->setComputing(true);
 }
 
 void CompareWindow::setPanelDynamics(int panel, const QString& dynamics) {
@@ -597,7 +376,7 @@ void CompareWindow::setPanelTitle(int panel, const QString& title) {
     d_->runner->setPanelSpec(static_cast<std::size_t>(panel), p);  // a title alone recomputes nothing
     const std::size_t k = static_cast<std::size_t>(panel);
     if (k < d_->panels.size()) d_->panels[k].scene->setTitle(panelTitle(p));
-    if (k < d_->editors.size() && d_->editors[k].title->text() != title) d_->editors[k].title->setText(title);
+    d_->dock->showPanelTitle(panel, title);
     refreshViews(true);
     onRunnerUpdate();
 }
@@ -627,15 +406,14 @@ void CompareWindow::removePanel(int panel) {
 
 void CompareWindow::syncPanels() {
     // Views and editors for the scenario's panels, keeping the camera (the runs are the runner's).
-    const int fit = d_->fitState;
+    const CameraFit fit = d_->fit;
     if (d_->panels.size() != d_->scenario.panels.size()) {
         buildViews();
-        d_->fitState = fit;
+        d_->fit = fit;
     }
     for (std::size_t k = 0; k < d_->panels.size(); ++k) d_->panels[k].scene->setTitle(panelTitle(d_->scenario.panels[k]));
     buildPanelEditors();
-    d_->progress->show();
-    d_->cancel->show();
+    d_->timeline->setComputing(true);
     refreshViews(true);
     onRunnerUpdate();
 }
@@ -693,7 +471,7 @@ void CompareWindow::applyScenario(const Scenario& s) {
     } else {
         const bool measuresChanged = s.source != d_->scenario.source || s.target != d_->scenario.target;
         d_->scenario = s;
-        if (measuresChanged) d_->fitState = 0;
+        if (measuresChanged) d_->fit = CameraFit::Unfitted;
         restart();
     }
     d_->applyingHistory = false;
@@ -720,8 +498,8 @@ bool CompareWindow::openFile(const QString& path) {
         showError("'" + QFileInfo(path).fileName() + "' is not a scenario (.json), a CSV point cloud or an image");
         return false;
     }
-    if (!d_->targetPicker->setFile(QFileInfo(path).absoluteFilePath())) {
-        showError(d_->targetPicker->error());
+    if (!d_->dock->targetPicker()->setFile(QFileInfo(path).absoluteFilePath())) {
+        showError(d_->dock->targetPicker()->error());
         return false;
     }
     statusBar()->showMessage("target: " + path, 5000);
@@ -738,7 +516,7 @@ bool CompareWindow::openScenario(const QString& path) {
     }
     if (static_cast<int>(s.panels.size()) > kMaxGuiPanels)
         statusBar()->showMessage(QString("%1 panels: the window shows them all; add/remove works up to %2").arg(s.panels.size()).arg(kMaxGuiPanels), 8000);
-    d_->fitState = 0;
+    d_->fit = CameraFit::Unfitted;
     d_->scenario = s;
     d_->undo.clear();
     d_->redo.clear();
@@ -806,11 +584,16 @@ PanelStatus CompareWindow::panelStatus(int panel) const {
     return d_->runner->status(static_cast<std::size_t>(panel));
 }
 
-double CompareWindow::shownTime() const { return d_->t * d_->scenario.duration; }
+double CompareWindow::shownTime() const {
+    // The frame under the slider handle: the views, the label, the chart cursor and saved pictures all
+    // show this one time (the playhead d_->t moves continuously between frames while playing).
+    const int last = std::max(1, d_->scenario.frames - 1);
+    return static_cast<double>(std::lround(d_->t * last)) / last * d_->scenario.duration;
+}
 
-QSlider* CompareWindow::timeSlider() const { return d_->slider; }
+QSlider* CompareWindow::timeSlider() const { return d_->timeline->slider(); }
 ColorRanges CompareWindow::colorRanges() const { return d_->shared; }
-void CompareWindow::setColorScaleLocked(bool locked) { d_->lockRanges->setChecked(locked); }
+void CompareWindow::setColorScaleLocked(bool locked) { d_->layerBar->setColorScaleLocked(locked); }
 
 QString CompareWindow::helpMarkdown() {
     // Generated from the same declarations as the scenario format and the forms (one place).
@@ -839,7 +622,7 @@ bool CompareWindow::isPlaying() const { return d_->playing; }
 
 void CompareWindow::setPlaying(bool playing) {
     d_->playing = playing;
-    d_->play->setText(playing ? "Pause" : "Play");
+    d_->timeline->setPlaying(playing);
     d_->clock.restart();
 }
 
@@ -861,11 +644,7 @@ void CompareWindow::cancelComputation() {
 
 void CompareWindow::setLayers(const LayerOptions& layers) {
     d_->layers = layers;
-    // Keep the toolbar in step (setting the same state emits nothing).
-    const bool flags[] = {layers.particles, layers.trajectories, layers.density, layers.glyphs, layers.overlays, layers.target, layers.axes};
-    for (std::size_t k = 0; k < d_->layerActions.size() && k < std::size(flags); ++k) d_->layerActions[k]->setChecked(flags[k]);
-    const int ci = d_->colorMode->findData(static_cast<int>(layers.color));
-    if (ci >= 0) d_->colorMode->setCurrentIndex(ci);
+    d_->layerBar->setOptions(layers);  // keep the toolbar in step (emits nothing)
     for (auto& p : d_->panels) p.scene->setOptions(layers);
     refreshViews(true);
 }
@@ -875,9 +654,9 @@ int CompareWindow::panelCount() const { return static_cast<int>(d_->panels.size(
 VtkViewWidget* CompareWindow::view(int panel) const { return d_->panels.at(static_cast<std::size_t>(panel)).view; }
 MetricsPanel* CompareWindow::metricsPanel() const { return d_->metrics; }
 PanelScene* CompareWindow::panelScene(int panel) const { return d_->panels.at(static_cast<std::size_t>(panel)).scene.get(); }
-MeasurePicker* CompareWindow::sourcePicker() const { return d_->sourcePicker; }
-MeasurePicker* CompareWindow::targetPicker() const { return d_->targetPicker; }
-ParamForm* CompareWindow::panelForm(int panel) const { return d_->editors.at(static_cast<std::size_t>(panel)).form; }
+MeasurePicker* CompareWindow::sourcePicker() const { return d_->dock->sourcePicker(); }
+MeasurePicker* CompareWindow::targetPicker() const { return d_->dock->targetPicker(); }
+ParamForm* CompareWindow::panelForm(int panel) const { return d_->dock->panelForm(panel); }
 
 std::vector<double> CompareWindow::shownPositions(int panel, int* dim) const {
     FramePtr f = d_->panels.at(static_cast<std::size_t>(panel)).scene->shownFrame();
@@ -899,10 +678,8 @@ void CompareWindow::onRunnerUpdate() {
         frames[k] = d_->runner->history(k)->snapshot();
         titles[k] = k < d_->scenario.panels.size() ? panelTitle(d_->scenario.panels[k]) : QString::number(k + 1);
     }
-    d_->progress->setValue(static_cast<int>(1000 * progress / std::max<std::size_t>(1, n)));
-    const bool done = computationFinished();
-    d_->progress->setVisible(!done);
-    d_->cancel->setVisible(!done);
+    d_->timeline->setProgress(progress / static_cast<double>(std::max<std::size_t>(1, n)));
+    d_->timeline->setComputing(!computationFinished());
     d_->metrics->setRuns(frames, titles, status);
     refreshViews();
 }
@@ -910,10 +687,9 @@ void CompareWindow::onRunnerUpdate() {
 void CompareWindow::onTick() {
     if (!d_->playing) return;
     const double dt = d_->clock.restart() / 1000.0;
-    static const double speeds[] = {0.25, 0.5, 1.0, 2.0};
-    double t = d_->t + dt * speeds[std::clamp(d_->speed->currentIndex(), 0, 3)] / kSecondsPerRun;
+    double t = d_->t + d_->timeline->advance(dt);
     if (t > 1) {
-        if (d_->loop->isChecked()) t = 0;
+        if (d_->timeline->loops()) t = 0;
         else {
             t = 1;
             setPlaying(false);
@@ -925,14 +701,11 @@ void CompareWindow::onTick() {
 void CompareWindow::setTime(double t) {
     d_->t = std::clamp(t, 0.0, 1.0);
     const int frame = static_cast<int>(std::lround(d_->t * (d_->scenario.frames - 1)));
-    if (!d_->slider->isSliderDown()) {
-        d_->settingSlider = true;
-        d_->slider->setValue(frame);
-        d_->settingSlider = false;
-    }
-    // d_->t is the fraction of the run; the views, chart and label show scenario time t = fraction * duration.
-    const double tt = d_->t * d_->scenario.duration;
-    d_->timeLabel->setText(QString("t = %1").arg(tt, 0, 'f', d_->scenario.duration >= 10 ? 1 : 2));
+    d_->timeline->showFrame(frame);
+    // d_->t is the fraction of the run; the views, chart and label show the scenario time of the frame
+    // under the handle (one time on screen, even while playing).
+    const double tt = shownTime();
+    d_->timeline->showTime(tt);
     d_->metrics->setTime(tt);
     refreshViews();
 }
@@ -958,7 +731,7 @@ void CompareWindow::refreshViews(bool force) {
         std::vector<FramePtr> frames = d_->runner->history(k)->snapshot();
         // A run that has produced nothing yet shows its source at t = 0, not the previous run's frames.
         if (frames.empty() && p.sourceFrame) frames = {p.sourceFrame};
-        FramePtr f = p.scene->show(frames, d_->t * d_->scenario.duration);
+        FramePtr f = p.scene->show(frames, shownTime());
         const PanelStatus st = d_->runner->status(k);
         const QString text = !d_->runner->error().empty() ? QString::fromUtf8("\u26A0 ") + QString::fromStdString(d_->runner->error())
                                                           : panelStatusText(st, f.get());
@@ -969,17 +742,11 @@ void CompareWindow::refreshViews(bool force) {
         p.scene->setStatus(text);
         if (f && f->dim != d_->viewDim) {
             d_->viewDim = f->dim;
-            d_->fitState = 0;
+            d_->fit = CameraFit::Unfitted;
             for (auto& q : d_->panels)
                 q.view->setInteraction(f->dim == 3 ? VtkViewWidget::Interaction::Trackball3D : VtkViewWidget::Interaction::Pan2D);
             // The density layer is a 2-D image (a KDE or the grid): in 3-D it is off, and says why.
-            QAction* density = d_->layerActions.size() > 2 ? d_->layerActions[2] : nullptr;
-            if (density) {
-                density->setEnabled(f->dim <= 2);
-                density->setToolTip(f->dim <= 2 ? "Kernel density estimate of the particles, colour-mapped under the points (2-D)"
-                                                : "Density: drawn for 2-D scenarios only (a 3-D density would need a volume "
-                                                  "rendering; use the particles' colour by speed or a 2-D scenario)");
-            }
+            d_->layerBar->setDim(f->dim);
         }
         p.view->requestRender();
     }
@@ -992,7 +759,9 @@ void CompareWindow::refreshViews(bool force) {
         for (auto& p : d_->panels) p.view->requestRender();
     }
     const bool finished = computationFinished();
-    if (d_->fitState == 0 || (d_->fitState == 1 && finished)) {
+    const bool refit = d_->fit == CameraFit::Unfitted ||
+                       (finished && (d_->fit == CameraFit::FirstFrames || d_->fit == CameraFit::UserMoved));
+    if (refit) {
         // One fit for the linked camera: the union of every panel's data bounds.
         double b[6] = {0, 0, 0, 0, 0, 0};
         bool any = false;
@@ -1007,8 +776,8 @@ void CompareWindow::refreshViews(bool force) {
         }
         if (any && !d_->panels.empty()) {
             for (auto& p : d_->panels) p.view->setFitBounds(b);
-            if (d_->fitState == 0 || !d_->userMovedCamera) d_->panels.front().view->resetCamera(fitMargin(d_->layers));
-            d_->fitState = finished ? 2 : 1;
+            if (d_->fit != CameraFit::UserMoved) d_->panels.front().view->resetCamera(fitMargin(d_->layers));
+            d_->fit = finished ? CameraFit::Final : d_->fit == CameraFit::UserMoved ? CameraFit::UserMoved : CameraFit::FirstFrames;
         }
     }
 }
@@ -1121,7 +890,7 @@ bool CompareWindow::savePicture(const QString& path, QSize size, int panel) {
     // at another size they scale with the height.
     s.fontScale = size == screen ? devicePixelRatioF() : 0;
     try {
-        tl::ui::savePicture(run, d_->t * d_->scenario.duration, path.toStdString(), s);
+        tl::ui::savePicture(run, shownTime(), path.toStdString(), s);
     } catch (const std::exception& e) {
         showError("Cannot save the picture:\n" + QString::fromUtf8(e.what()));
         return false;

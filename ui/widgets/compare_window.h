@@ -87,7 +87,8 @@ public:
     // The frames and status of panel k's last complete run (or of the running one before any completed).
     std::vector<FramePtr> panelFrames(int panel) const;
     PanelStatus panelStatus(int panel) const;
-    // The time shown by the views and the label (scenario time: fraction * duration).
+    // The time shown by the views, the label and the chart: the scenario time of the frame under the
+    // slider handle (the playhead moves continuously between frames while playing).
     double shownTime() const;
     QSlider* timeSlider() const;
     // The colour scales the views use now (shared by the panels; fixed while "lock colours" is on).
