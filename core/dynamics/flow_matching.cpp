@@ -162,7 +162,7 @@ DynamicsInfo flowMatchingInfo() {
                 {"field", ParamType::Choice, "closed-form", 0, 0, {"closed-form", "gaussian", "learned"},
                  "closed-form (Gaussian/mixture source, empirical target), gaussian (Prop. 3.2, Gaussian source and target), learned (MLP)"},
                 {"integrator", ParamType::Choice, "rk4", 0, 0, {"euler", "heun", "rk4", "dopri5"}, "ODE integrator"},
-                {"steps", ParamType::Integer, "100", 1, 100000, {}, "integration steps (dopri5: initial step 1/steps)"},
+                {"steps", ParamType::Integer, "100", 1, 100000, {}, "integration steps (dopri5: initial step 1/steps; with a gauge, too few steps warn above 1 %, refuse above 50 % covariance error)"},
                 {"rtol", ParamType::Real, "1e-5", 1e-12, 1, {}, "dopri5 relative tolerance (absolute = rtol / 10)", "integrator=dopri5"},
                 {"delta", ParamType::Real, "0.001", 1e-6, 0.5, {}, "closed-form: integrate to 1 - delta, then snap to the posterior mean E[x1 given x]", "field=closed-form"},
                 {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian: add lambda S Sigma_t^-1 (x - m_t), S antisymmetric (same densities)", "field=gaussian"},

@@ -189,7 +189,7 @@ DynamicsInfo otDisplacementInfo() {
                  "exact plan, Sinkhorn barycentric map, or the Gaussian (Brenier) linear map of the moments"},
                 {"epsilon", ParamType::Real, "0.01", 1e-8, 1e6, {}, "Sinkhorn regularisation, absolute (squared-distance units)", "method=sinkhorn"},
                 {"gauge", ParamType::Real, "0", -20, 20, {}, "gaussian only: rotation lambda S Sigma_t^-1 (x - m_t) added to the field (same densities)", "method=gaussian"},
-                {"steps", ParamType::Integer, "200", 1, 100000, {}, "gaussian with gauge: RK4 steps", "method=gaussian"},
+                {"steps", ParamType::Integer, "200", 1, 100000, {}, "gaussian with gauge: RK4 steps (too few for the gauge: a warning above 1 %, a refusal above 50 % covariance error)", "method=gaussian"},
             },
             [] { return std::make_unique<OtDisplacement>(); }};
 }
