@@ -7,11 +7,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <atomic>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/args.h"
+#include "cli/stop_signals.h"
 #include "engine/runner.h"
 #include "engine/scenario.h"
 #include "export/animation_writer.h"
@@ -54,8 +54,6 @@ void requireDisplay() {
     throw Error("render needs an X server: cannot open DISPLAY " + tl::quoted(display) + " (" + why + "); run under xvfb-run -a");
 }
 
-std::atomic<bool> gInterrupted{false};
-extern "C" void onRenderSigint(int) { gInterrupted = true; }
 
 }  // namespace
 
@@ -87,21 +85,11 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
             throw Error("cannot write '" + path + "': folder '" + p.parent_path().string() + "' does not exist");
     }
 
-    gInterrupted = false;
-    auto previous = std::signal(SIGINT, onRenderSigint);
-    struct RestoreSignal {
-        void (*prev)(int);
-        ~RestoreSignal() { std::signal(SIGINT, prev); }
-    } restore{previous};
+    StopSignals stopSignals;  // SIGINT / SIGTERM: cancel the run or the encoding; nothing is left
     const auto t0 = std::chrono::steady_clock::now();
     Runner runner(scenario, threads);
     runner.start();
-    while (!runner.waitIdle(std::chrono::milliseconds(100)))
-        if (gInterrupted) {
-            runner.cancel();
-            runner.waitIdle();
-            throw Error("interrupted: nothing was written");
-        }
+    StopSignals::wait(runner);
     if (!runner.error().empty()) throw Error(runner.error());
     for (std::size_t k = 0; k < runner.panelCount(); ++k) {
         const PanelStatus st = runner.status(k);
@@ -111,7 +99,7 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     }
     const auto t1 = std::chrono::steady_clock::now();
     const ui::RunSnapshot run = ui::RunSnapshot::of(runner);
-    const bool ok = ui::renderAnimation(run, path, s, [](int, int) { return !gInterrupted.load(); });
+    const bool ok = ui::renderAnimation(run, path, s, [](int, int) { return !StopSignals::requested(); });
     if (!ok) throw Error("interrupted: nothing was written");
     const auto t2 = std::chrono::steady_clock::now();
     const double renderSeconds = std::chrono::duration<double>(t2 - t1).count();

@@ -77,13 +77,7 @@ int cmdSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
 
     Runner runner(scenario, threads);
     runner.start();
-    while (!runner.waitIdle(std::chrono::milliseconds(100))) {
-        if (StopSignals::requested()) {
-            runner.cancel();
-            runner.waitIdle();
-            StopSignals::check();
-        }
-    }
+    StopSignals::wait(runner);
     if (!runner.error().empty()) throw Error(runner.error());
     for (std::size_t k = 0; k < runner.panelCount(); ++k) {
         const PanelStatus st = runner.status(k);

@@ -1,10 +1,13 @@
-// SIGINT and SIGTERM during a long CLI command (simulate, sweep): while a StopSignals lives, either
-// signal only sets a flag the command polls (runs are cancelled, nothing is written, staged output
-// is removed); the previous handlers come back when it ends. One place for both commands.
+// SIGINT and SIGTERM during a long CLI command (simulate, sweep, render): while a StopSignals lives,
+// either signal only sets a flag the command polls (runs are cancelled, nothing is written, staged
+// output is removed); the previous handlers come back when it ends. One place for every command.
 #pragma once
 #include <atomic>
 #include <csignal>
 
+#include <chrono>
+
+#include "engine/runner.h"
 #include "util/error.h"
 
 namespace tl::cli {
@@ -28,6 +31,17 @@ public:
     static bool requested() { return gStopRequested; }
     static void check() {
         if (gStopRequested) throw Error("interrupted: nothing was written");
+    }
+    // Waits until `runner` is idle, polling the flag every 100 ms; a signal cancels the run and, once
+    // the runner has stopped, throws "interrupted: nothing was written".
+    static void wait(Runner& runner) {
+        while (!runner.waitIdle(std::chrono::milliseconds(100))) {
+            if (requested()) {
+                runner.cancel();
+                runner.waitIdle();
+                check();
+            }
+        }
     }
 
 private:

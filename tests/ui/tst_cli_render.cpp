@@ -22,6 +22,7 @@
 #include "test_support.h"
 
 #include <cmath>
+#include <csignal>
 
 namespace {
 
@@ -224,6 +225,35 @@ private slots:
         const QStringList before = listing(dir);
         const Run r = runCli({"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"}, {.env = env});
         checkError(r, {"xvfb-run"}, dir, before);
+    }
+
+    // SIGINT or SIGTERM while the panels compute (the same StopSignals as simulate): the run is
+    // cancelled, one line "interrupted", a non-zero exit, and nothing is left in the folder.
+    void signalLeavesNothing_data() {
+        QTest::addColumn<int>("signal");
+        QTest::newRow("SIGINT") << SIGINT;
+        QTest::newRow("SIGTERM") << SIGTERM;
+    }
+    void signalLeavesNothing() {
+        QFETCH(int, signal);
+        QString unused;
+        const QString dir = freshCase(&unused);
+        const QString scenario = dir + "/long.json";
+        writeText(scenario, R"({"source": "gaussian:n=2000,seed=1", "target": "moons:n=2000,seed=2", "frames": 11,
+                               "panels": [{"dynamics": "flow-matching", "field": "learned", "iterations": 1000000}]})");
+        const QStringList before = listing(dir);
+        QProcess p;
+        p.start(QStringLiteral(TL_CLI_PATH), {"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"});
+        QVERIFY(p.waitForStarted(10000));
+        QTest::qWait(1500);  // training has started
+        QCOMPARE(p.state(), QProcess::Running);
+        ::kill(static_cast<pid_t>(p.processId()), signal);
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY(p.exitCode() != 0);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.startsWith("error: interrupted") && !err.contains('\n'), qPrintable(err));
+        QCOMPARE(listing(dir), before);
     }
 };
 
