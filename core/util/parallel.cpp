@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -28,7 +29,9 @@ public:
 
     void run(std::size_t n, std::size_t chunk, int threads,
              const std::function<void(std::size_t, std::size_t)>& body) {
-        std::lock_guard<std::mutex> runLock(runMutex_);  // one job at a time
+        // One job at a time, served in arrival order: panels that compute concurrently take turns
+        // with the whole pool (a plain mutex let one caller re-take it again and again).
+        Turn turn(*this);
         ensureWorkers(threads - 1);
         Job job;
         job.n = n;
@@ -66,6 +69,25 @@ private:
         int activeHelpers = 0;  // guarded by m_
         std::exception_ptr error;
         std::mutex errorMutex;
+    };
+
+    // A FIFO (ticket) lock around run(): the caller waits until every earlier caller has finished.
+    struct Turn {
+        Pool& pool;
+        explicit Turn(Pool& p) : pool(p) {
+            std::unique_lock<std::mutex> lk(pool.turnMutex_);
+            const std::uint64_t ticket = pool.nextTicket_++;
+            pool.turnCv_.wait(lk, [&] { return pool.serving_ == ticket; });
+        }
+        ~Turn() {
+            {
+                std::lock_guard<std::mutex> lk(pool.turnMutex_);
+                ++pool.serving_;
+            }
+            pool.turnCv_.notify_all();
+        }
+        Turn(const Turn&) = delete;
+        Turn& operator=(const Turn&) = delete;
     };
 
     void ensureWorkers(int count) {
@@ -109,7 +131,9 @@ private:
         }
     }
 
-    std::mutex runMutex_;
+    std::mutex turnMutex_;
+    std::condition_variable turnCv_;
+    std::uint64_t nextTicket_ = 0, serving_ = 0;  // guarded by turnMutex_
     std::mutex m_;
     std::condition_variable cv_, doneCv_;
     std::vector<std::thread> workers_;
