@@ -378,10 +378,22 @@ int benchScenario(const tl::cli::Args& a) {
         }
     });
     runner.start();
+    double cancelLatency = -1;
+    if (a.has("cancel-after")) {
+        // Cancel mid-run and time how long the runner takes to stop (issue 11: within 100 ms).
+        const double after = a.real("cancel-after", 0.5, 0, 1e6);
+        if (!runner.waitIdle(std::chrono::milliseconds(static_cast<long>(1000 * after)))) {
+            const auto c0 = Clock::now();
+            runner.cancel();
+            runner.waitIdle();
+            cancelLatency = since(c0);
+        }
+    }
     runner.waitIdle();
     json j;
     j["seconds"] = since(t0);
     j["scenario"] = sc.name;
+    if (a.has("cancel-after")) j["cancel_latency_seconds"] = cancelLatency < 0 ? json(nullptr) : json(cancelLatency);
     json panels = json::array();
     double firstAll = 0;
     for (std::size_t k = 0; k < n; ++k) {
@@ -494,7 +506,7 @@ const std::vector<tl::cli::OptionSpec> kOptions = {
     {"tolerance", true, "tolerance for --converge"}, {"scenario", true, "scenario JSON (scenario benchmark)"},
     {"time-steps", true, "time cells (benamou)"},
     {"precision", true, "sinkhorn kernel precision: auto | double | float"},
-    {"cancel-after", true, "exact: request a stop after this many seconds and time the return"},
+    {"cancel-after", true, "exact, scenario: request a stop after this many seconds and time the return (null: it had finished)"},
     {"frames", true, "divergence: frames"},
 };
 

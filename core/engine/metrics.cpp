@@ -1,8 +1,12 @@
 #include "engine/metrics.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <vector>
 
 #include "ot/sinkhorn.h"
+#include "util/rng.h"
 
 namespace tl {
 
@@ -83,8 +87,14 @@ PointCloud thinned(const PointCloud& pc, long k) {
     PointCloud out;
     out.dim = pc.dim;
     const std::size_t n = pc.size(), m = static_cast<std::size_t>(k);
-    for (std::size_t r = 0; r < m; ++r) {
-        const std::size_t i = r * n / m;
+    // The first m of a seeded Fisher-Yates shuffle of 0..n-1, sorted.
+    std::vector<std::size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), std::size_t(0));
+    Rng rng(0x7417'5eedULL ^ n);
+    for (std::size_t r = 0; r < m; ++r) std::swap(idx[r], idx[r + static_cast<std::size_t>(rng.below(n - r))]);
+    idx.resize(m);
+    std::sort(idx.begin(), idx.end());
+    for (const std::size_t i : idx) {
         out.points.insert(out.points.end(), pc.points.begin() + static_cast<std::ptrdiff_t>(i * pc.dim),
                           pc.points.begin() + static_cast<std::ptrdiff_t>((i + 1) * pc.dim));
         out.weights.push_back(pc.weights[i]);

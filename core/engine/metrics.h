@@ -25,11 +25,15 @@ PointCloud frameCloud(const Frame& f);
 // Stops early (throws tl::Error) when `stop` is requested.
 // `warm` (optional, in/out): the previous frame's potentials against the same target (same sizes):
 // the solve starts from them and leaves this frame's there (frames of a run move a little each time).
-// `maxSamples` > 0: both measures are thinned to at most that many evenly spaced points (weights
-// renormalised; samples are exchangeable, so a stride is an unbiased thinning) — a display estimate.
+// `maxSamples` > 0: both measures are thinned to at most that many points (thinned(): a fixed
+// pseudo-random subset, weights renormalised) — a display estimate.
 double frameDivergence(const Frame& f, const PointCloud& target, double epsilon, int threads, std::stop_token stop = {},
                        SinkhornDivergenceResult* warm = nullptr, long maxSamples = 0);
-// At most k evenly spaced points of pc (all when k <= 0 or pc has no more), weights renormalised.
+// At most k points of pc (all when k <= 0 or pc has no more), weights renormalised: a fixed
+// pseudo-random subset of the indices (the same for every call with the same size, so a run's frames
+// keep the same particles and the metric's warm start carries over), kept in index order. Not evenly
+// spaced: generators are not exchangeable in index order (moons alternate between the two moons,
+// mixtures cycle through their components), so a stride can pick one moon only.
 PointCloud thinned(const PointCloud& pc, long k);
 
 }  // namespace tl

@@ -218,8 +218,8 @@ std::string scenarioReferenceMarkdown() {
        << "| `panels` | 1 … " << kMaxPanels << " panels, each `{\"dynamics\": NAME, \"title\": optional, …parameters}` |\n"
        << "| `name`, `description` | optional text (name defaults to the file name) |\n"
        << "| `divergence_epsilon` | epsilon of the Sinkhorn-divergence metric, absolute (default 0.05; marginal tolerance 1e-3) |\n"
-       << "| `divergence_samples` | the metric is estimated on at most this many evenly spaced particles of each measure (default "
-          "2000; 0 = all): a display metric, computed after the frames |\n";
+       << "| `divergence_samples` | the metric is estimated on at most this many particles of each measure (a fixed pseudo-random subset) (default "
+       << Scenario{}.divergenceSamples << "; 0 = all): a display metric, computed after the frames |\n";
     for (const auto& d : dynamicsRegistry()) {
         os << "\n### `" << d.name << "`\n\n" << d.help << ".\n\n"
            << (d.needsSnapshots ? "Needs `snapshots`.\n\n" : d.needsTarget ? "Needs a `target`.\n\n" : "Needs no `target`.\n\n")

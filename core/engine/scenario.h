@@ -29,7 +29,7 @@ struct Scenario {
     double duration = 1;          // frames at t_k = k * duration / (frames - 1)
     std::vector<SnapshotSpec> snapshots;  // optional; increasing times; `source` defaults to the first
     double divergenceEpsilon = 0.05;  // Sinkhorn divergence metric, absolute
-    long divergenceSamples = 2000;    // ... estimated on at most this many particles per measure (0 = all)
+    long divergenceSamples = 1500;    // ... estimated on at most this many particles per measure (0 = all)
     std::vector<PanelSpec> panels;
     std::string baseDir;      // relative CSV / image paths resolve here
 

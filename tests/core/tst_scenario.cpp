@@ -88,7 +88,7 @@ class TestScenario : public QObject {
     Q_OBJECT
 
 private slots:
-    // divergence_samples: the metric's thinning (evenly spaced, weights renormalised); bad values name the key.
+    // divergence_samples: the metric's thinning (a fixed pseudo-random subset, weights renormalised); bad values name the key.
     void divergenceSamples() {
         const auto ok = tl::parseScenario(R"({"source": "gaussian", "target": "moons", "divergence_samples": 500, "panels": [{"dynamics": "ot-displacement"}]})", ".", "t");
         QCOMPARE(ok.divergenceSamples, 500L);
@@ -111,10 +111,31 @@ private slots:
         }
         const tl::PointCloud t = tl::thinned(pc, 4);
         QCOMPARE(t.size(), std::size_t(4));
-        QCOMPARE(t.points, (std::vector<double>{0, 2, 5, 7}));  // i = r n / m
+        QCOMPARE(tl::thinned(pc, 4).points, t.points);  // the same subset every time (frames of a run)
         double sum = 0;
-        for (double w : t.weights) sum += w;
+        for (std::size_t r = 0; r < t.size(); ++r) {
+            sum += t.weights[r];
+            if (r) QVERIFY(t.points[r] > t.points[r - 1]);  // distinct points, in index order
+            // weight of point i was i + 1: renormalised over the subset
+            double total = 0;
+            for (double x : t.points) total += x + 1;
+            QVERIFY(std::abs(t.weights[r] - (t.points[r] + 1) / total) < 1e-15);
+        }
         QVERIFY(std::abs(sum - 1) < 1e-15);
+        // Not a stride: a cloud alternating between two places (as moons alternate between the two
+        // moons) thinned to half keeps both places about equally (a stride of 2 would keep one).
+        tl::PointCloud alt;
+        alt.dim = 1;
+        for (int i = 0; i < 2000; ++i) {
+            alt.points.push_back(i % 2);
+            alt.weights.push_back(1.0);
+        }
+        for (long k : {1000L, 500L, 1500L}) {
+            const tl::PointCloud h = tl::thinned(alt, k);
+            double mean = 0;
+            for (std::size_t r = 0; r < h.size(); ++r) mean += h.weights[r] * h.points[r];
+            QVERIFY2(std::abs(mean - 0.5) < 0.05, qPrintable(QString("k = %1: mean %2").arg(k).arg(mean)));
+        }
         QCOMPARE(tl::thinned(pc, 0).size(), std::size_t(10));
         QCOMPARE(tl::thinned(pc, 20).size(), std::size_t(10));
     }
