@@ -1447,6 +1447,38 @@ private slots:
         QVERIFY(waitUntil([&] { return !w.isVisible(); }, 5000));
     }
 
+    // Axes with ticks (issue 11 §4): the camera fit keeps room for their labels on the left and at the
+    // bottom (the y labels' minus signs were cut off at narrow views), and the labels are drawn there.
+    void axisLabelsHaveRoom() {
+        for (const QSize size : {QSize(1000, 640), QSize(1400, 700)}) {
+            CompareWindow w(tinyScenario());
+            CHECK(showAndCompute(w, size));
+            w.setPlaying(false);
+            w.setTime(0);
+            QVERIFY(w.layers().axes);
+            VtkViewWidget* v = w.view(0);
+            const QImage img = v->grabImage();
+            double b[6];
+            QVERIFY(w.panelScene(0)->dataBounds(b));
+            const double dpr = v->devicePixelRatioF();
+            const QPointF lo = v->worldToPixel(b[0], b[2]), hi = v->worldToPixel(b[1], b[3]);
+            qInfo("%dx%d: data box x %.0f..%.0f, y %.0f..%.0f of %dx%d px", size.width(), size.height(), lo.x(), hi.x(), hi.y(), lo.y(),
+                  img.width(), img.height());
+            QVERIFY2(lo.x() >= axisRoomLeftPx(w.layers()) * dpr - 1, qPrintable(QString::number(lo.x())));
+            QVERIFY2(lo.y() <= img.height() - axisRoomBottomPx(w.layers()) * dpr + 1, qPrintable(QString::number(lo.y())));
+            QVERIFY(hi.x() <= img.width() && hi.y() >= 0);
+            // ink (labels) in the left strip, between the data box's top and bottom
+            const QRgb bg = img.pixel(img.width() - 2, 2);
+            int ink = 0;
+            for (int y = static_cast<int>(hi.y()); y < static_cast<int>(lo.y()); ++y)
+                for (int x = 0; x < static_cast<int>(lo.x()) - 4; ++x) {
+                    const QRgb p = img.pixel(x, y);
+                    ink += (std::abs(qRed(p) - qRed(bg)) + std::abs(qGreen(p) - qGreen(bg)) + std::abs(qBlue(p) - qBlue(bg)) > 60) ? 1 : 0;
+                }
+            QVERIFY2(ink > 50, qPrintable(QString("%1 label pixels left of the data").arg(ink)));
+        }
+    }
+
     // Issue 11 §4: File > Save picture at the view size is the on-screen view, pixel for pixel (zoomed
     // camera, current time, layers); at another size it keeps the camera (what was in view stays in
     // view); an animation export uses the on-screen camera too.

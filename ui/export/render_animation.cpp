@@ -144,7 +144,11 @@ public:
             }
             any = true;
         }
-        if (any) fitCamera(view_->renderer(0), view_->viewportAspect(), fitMargin(s.layers), threeD_, b);
+        // Room for the axis labels as on screen, in pixels of one viewport (labels scale with the font).
+        const double vpW = static_cast<double>(s.width) / cols, vpH = static_cast<double>(s.height) / rows;
+        if (any)
+            fitCamera(view_->renderer(0), view_->viewportAspect(), fitMargin(s.layers), threeD_, b, axisRoomLeftPx(s.layers) * fontScale / vpW,
+                      axisRoomBottomPx(s.layers) * fontScale / vpH);
     }
 
     QImage renderAt(double t) {

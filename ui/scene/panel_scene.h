@@ -43,7 +43,11 @@ struct LayerOptions {
 // colour mode position | speed | label | uniform. Throws tl::Error naming an unknown word.
 LayerOptions layerOptionsFromText(const std::string& layers, const std::string& color);
 // The camera fit's margin (fraction of the extent per side): room for the axes' labels when they are on.
-inline double fitMargin(const LayerOptions& l) { return l.axes ? 0.16 : 0.06; }
+inline double fitMargin(const LayerOptions&) { return 0.06; }
+// Room kept free for the axes' tick labels and titles (2-D), in pixels at font scale 1: on the left
+// (y labels such as "-2.0" and the title y) and at the bottom (x labels and the title x).
+inline double axisRoomLeftPx(const LayerOptions& l) { return l.axes ? 62 : 0; }
+inline double axisRoomBottomPx(const LayerOptions& l) { return l.axes ? 40 : 0; }
 
 // Colour ranges of the quantities panels colour by (0: each panel its own): shared across the panels
 // so that one colour means one value side by side.

@@ -91,6 +91,7 @@ struct VtkViewWidget::Impl {
     bool inPaint = false;     // inside paintGL (renders there need no extra update())
     bool fitPending = true;   // fit the camera at the next paint
     double fitMargin = 0.06;
+    double fitPadLeftPx = 0, fitPadBottomPx = 0;  // device-independent pixels
     int frames = 0;
     double fitBounds[6] = {0, 0, 0, 0, 0, 0};
     bool hasFitBounds = false;
@@ -174,7 +175,7 @@ VtkViewWidget::VtkViewWidget(QWidget* parent) : QOpenGLWidget(parent), d_(std::m
     });
     d_->renderObserver = iren.AddObserver(vtkCommand::RenderEvent, renderCb);
 
-    auto fit = [this] { resetCamera(d_->fitMargin); };
+    auto fit = [this] { resetCamera(d_->fitMargin, d_->fitPadLeftPx, d_->fitPadBottomPx); };
     d_->panZoom->onReset = fit;
     d_->trackball->onReset = fit;
     iren.SetInteractorStyle(d_->panZoom);
@@ -216,13 +217,15 @@ void VtkViewWidget::setInteraction(Interaction mode) {
         d_->renderer->GetActiveCamera()->ParallelProjectionOff();
         d_->marker.setVisible(true);
     }
-    resetCamera(d_->fitMargin);
+    resetCamera(d_->fitMargin, d_->fitPadLeftPx, d_->fitPadBottomPx);
 }
 
 VtkViewWidget::Interaction VtkViewWidget::interaction() const { return d_->interaction; }
 
-void VtkViewWidget::resetCamera(double margin) {
+void VtkViewWidget::resetCamera(double margin, double padLeftPx, double padBottomPx) {
     d_->fitMargin = std::max(0.0, margin);
+    d_->fitPadLeftPx = std::max(0.0, padLeftPx);
+    d_->fitPadBottomPx = std::max(0.0, padBottomPx);
     d_->fitPending = true;
     update();
 }
@@ -294,8 +297,10 @@ void VtkViewWidget::applyPendingCameraFit() {
     d_->fitPending = false;
     const int* sz = d_->window->GetSize();
     const double aspect = (sz[0] > 0 && sz[1] > 0) ? double(sz[0]) / double(sz[1]) : 1.0;
+    const double dpr = devicePixelRatioF();
     fitCamera(d_->renderer, aspect, d_->fitMargin, d_->interaction == Interaction::Trackball3D,
-              d_->hasFitBounds ? d_->fitBounds : nullptr);
+              d_->hasFitBounds ? d_->fitBounds : nullptr, sz[0] > 0 ? d_->fitPadLeftPx * dpr / sz[0] : 0.0,
+              sz[1] > 0 ? d_->fitPadBottomPx * dpr / sz[1] : 0.0);
 }
 
 void VtkViewWidget::paintGL() {

@@ -44,8 +44,9 @@ public:
     Interaction interaction() const;
 
     // Fits the camera to all visible props (2-D: the xy bounds, `margin` as a fraction of the extent
-    // on each side). Applied at the next paint, when the framebuffer size is known.
-    void resetCamera(double margin = 0.06);
+    // on each side, and `padLeftPx` / `padBottomPx` pixels kept free for axis labels). Applied at the
+    // next paint, when the framebuffer size is known.
+    void resetCamera(double margin = 0.06, double padLeftPx = 0, double padBottomPx = 0);
 
     // Bounds {x0,x1,y0,y1,z0,z1} that resetCamera() fits (nullptr: the visible props' bounds).
     void setFitBounds(const double* bounds);

@@ -776,7 +776,7 @@ void CompareWindow::refreshViews(bool force) {
         }
         if (any && !d_->panels.empty()) {
             for (auto& p : d_->panels) p.view->setFitBounds(b);
-            if (d_->fit != CameraFit::UserMoved) d_->panels.front().view->resetCamera(fitMargin(d_->layers));
+            if (d_->fit != CameraFit::UserMoved) d_->panels.front().view->resetCamera(fitMargin(d_->layers), axisRoomLeftPx(d_->layers), axisRoomBottomPx(d_->layers));
             d_->fit = finished ? CameraFit::Final : d_->fit == CameraFit::UserMoved ? CameraFit::UserMoved : CameraFit::FirstFrames;
         }
     }
