@@ -1,6 +1,7 @@
 #include "dynamics/registry.h"
 
 #include "util/error.h"
+#include "util/quote.h"
 
 namespace tl {
 
@@ -18,7 +19,7 @@ const DynamicsInfo& findDynamics(const std::string& name) {
         if (d.name == name) return d;
         known += (known.empty() ? "" : ", ") + d.name;
     }
-    throw Error("unknown dynamics '" + name + "' (known: " + known + ")");
+    throw Error("unknown dynamics " + tl::quoted(name) + " (known: " + known + ")");
 }
 
 }  // namespace tl

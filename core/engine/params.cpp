@@ -6,6 +6,7 @@
 
 #include "measure/csv.h"
 #include "util/error.h"
+#include "util/quote.h"
 
 namespace tl {
 
@@ -92,7 +93,7 @@ ParamValue checkParam(const ParamSpec& spec, const ParamValue& v, const std::str
                     return *p;
                 }
             }
-            throw fail("must be one of " + known + " (got '" + *p + "')");
+            throw fail("must be one of " + known + " (got " + tl::quoted(*p) + ")");
         }
         case ParamType::Boolean: {
             if (auto p = std::get_if<bool>(&v)) return *p;

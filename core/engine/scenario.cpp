@@ -57,7 +57,7 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
     try {
         doc = json::parse(text, noDuplicates);
     } catch (const json::exception& e) {  // parse errors and number overflows alike name the file
-        throw Error(context + ": not valid JSON (" + std::string(e.what()) + ")");
+        throw Error(context + ": not valid JSON (" + tl::oneLine(e.what(), 300) + ")");  // its excerpt is user text
     }
     if (!duplicate.empty()) throw Error(context + ": key " + tl::quoted(duplicate) + " is given twice");
     if (!doc.is_object()) throw Error(context + ": a scenario must be a JSON object");
@@ -142,7 +142,7 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                     if (!spec) {
                         std::string known = "dynamics, title";
                         for (const auto& ps : info.params) known += ", " + ps.name;
-                        throw Error(pctx + ": unknown key '" + pit.key() + "' (known: " + known + ")");
+                        throw Error(pctx + ": unknown key " + tl::quoted(pit.key()) + " (known: " + known + ")");
                     }
                     panel.params.set(spec->name, checkParam(*spec, fromJson(pit.value()), pctx));
                 }
@@ -150,7 +150,7 @@ Scenario parseScenario(const std::string& text, const std::string& baseDir, cons
                 s.panels.push_back(std::move(panel));
             }
         } else {
-            throw Error(context + ": unknown key '" + key + "' (known: name, description, source, target, snapshots, frames, duration, divergence_epsilon, divergence_samples, panels)");
+            throw Error(context + ": unknown key " + tl::quoted(key) + " (known: name, description, source, target, snapshots, frames, duration, divergence_epsilon, divergence_samples, panels)");
         }
     }
     if (s.source.empty() && !s.snapshots.empty()) s.source = s.snapshots.front().measure;

@@ -283,6 +283,17 @@ private slots:
         QTest::newRow("duplicate top-level key") << QString::fromStdString(withTop(R"(, "frames": 5, "frames": 7)")) << QStringList{"'frames'", "twice"};
         QTest::newRow("duplicate panel key") << QString::fromStdString(withPanel("flow-matching", R"(, "steps": 5, "steps": 7)")) << QStringList{"'steps'", "twice"};
         QTest::newRow("not an object") << QString("[1, 2]") << QStringList{"object"};
+        // User text is quoted with escapes (issue 12 §2: newlines and ESC from keys, values and the
+        // JSON parser's excerpt stay one printable line).
+        QTest::newRow("key with a newline and ESC") << QString::fromStdString(withTop(", \"fr\\nam\\u001bes\": 5"))
+                                                   << QStringList{"'fr\\nam\\x1bes'"};
+        QTest::newRow("panel key with a newline") << QString::fromStdString(withPanel("flow-matching", ", \"st\\neps\": 5"))
+                                                 << QStringList{"'st\\neps'", "panel 0"};
+        QTest::newRow("choice with a CR") << QString::fromStdString(withPanel("flow-matching", ", \"integrator\": \"rk\\r4\""))
+                                         << QStringList{"'integrator'", "'rk\\r4'"};
+        QTest::newRow("dynamics with ESC") << QString("{\"source\": \"moons\", \"target\": \"moons\", \"panels\": [{\"dynamics\": \"x\\u001b[31m\"}]}")
+                                          << QStringList{"'x\\x1b[31m'"};
+        QTest::newRow("raw control byte in the JSON") << QString("{\"source\": \"moons\x01\", ") << QStringList{"JSON"};
     }
     void errorsNameTheKey() {
         QFETCH(QString, json);
@@ -290,6 +301,7 @@ private slots:
         const QString msg = parseError(json.toStdString());
         QVERIFY2(!msg.isEmpty(), "no error");
         QVERIFY2(!msg.contains('\n'), qPrintable(msg));
+        for (const QChar c : msg) QVERIFY2(c.unicode() >= 0x20 && c.unicode() != 0x7f, qPrintable("a control character in: " + msg));
         QVERIFY2(msg.contains("bad.json"), qPrintable("the message does not name the document: " + msg));
         for (const QString& e : expect) QVERIFY2(msg.contains(e), qPrintable(QString("'%1' not in: %2").arg(e, msg)));
     }
