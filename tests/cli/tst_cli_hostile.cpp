@@ -32,6 +32,7 @@
 
 namespace {
 
+using tltest::dirEntries;
 using tltest::writeText;
 
 #ifdef TL_SANITIZED
@@ -130,11 +131,6 @@ bool isOneErrorLine(const std::string& err) {
     return QString::fromUtf8(bytes).toUtf8() == bytes;  // valid UTF-8 survives the round trip
 }
 
-// Every entry of a folder, hidden ones (temporaries) included.
-QStringList entries(const QString& dir) {
-    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot);
-}
-
 }  // namespace
 
 class TestCliHostile : public QObject {
@@ -178,7 +174,7 @@ private slots:
         }
         writeText(QString::fromStdString(scratch("ok.json")),
                   R"({"source": "gaussian:n=10,seed=1", "target": "disk:n=10,seed=2", "frames": 2, "panels": [{"dynamics": "ot-displacement"}]})");
-        scratchEntries_ = entries(scratch_);
+        scratchEntries_ = dirEntries(scratch_);
     }
 
     // Hostile input refused: one line, exit 1, nothing in the output folder, fast, small.
@@ -262,8 +258,8 @@ private slots:
         QVERIFY2(r.out.empty(), qPrintable(show(r.out)));
         const QString err = QString::fromStdString(r.err);
         for (const QString& w : words) QVERIFY2(err.contains(w), qPrintable(show(r.err) + "   (want " + w + ")"));
-        QVERIFY2(entries(out).isEmpty(), qPrintable(entries(out).join(", ")));
-        QVERIFY2(entries(scratch_) == scratchEntries_, qPrintable(entries(scratch_).join(", ")));  // no temporaries beside inputs
+        QVERIFY2(dirEntries(out).isEmpty(), qPrintable(dirEntries(out).join(", ")));
+        QVERIFY2(dirEntries(scratch_) == scratchEntries_, qPrintable(dirEntries(scratch_).join(", ")));  // no temporaries beside inputs
         QVERIFY2(r.maxRssKb < kMaxRssKb, qPrintable(QString("peak RSS %1 MB").arg(r.maxRssKb / 1024)));
         QVERIFY2(r.seconds < 10, qPrintable(QString("%1 s").arg(r.seconds)));
     }
@@ -311,11 +307,11 @@ private slots:
         if (r.exitCode == 1) {
             QVERIFY2(isOneErrorLine(r.err), qPrintable(show(r.err)));
             QVERIFY2(r.out.empty(), qPrintable(show(r.out)));
-            QVERIFY2(entries(out).isEmpty(), qPrintable(entries(out).join(", ")));
+            QVERIFY2(dirEntries(out).isEmpty(), qPrintable(dirEntries(out).join(", ")));
         } else {
             QVERIFY2(r.err.empty(), qPrintable(show(r.err)));
             QVERIFY2(r.out.size() > 2 && r.out.front() == '{' && r.out.back() == '\n' && r.out.find('\n') == r.out.size() - 1, qPrintable(show(r.out)));
-            QCOMPARE(entries(out), QStringList{written});
+            QCOMPARE(dirEntries(out), QStringList{written});
         }
         QVERIFY2(r.maxRssKb < kMaxRssKb, qPrintable(QString("peak RSS %1 MB").arg(r.maxRssKb / 1024)));
         qInfo("%s: exit %d %s", qPrintable(file), r.exitCode, qPrintable(show(r.exitCode ? r.err : std::string("accepted"))));
@@ -339,7 +335,7 @@ private slots:
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(isOneErrorLine(r.err), qPrintable(show(r.err)));
         QVERIFY2(QString::fromStdString(r.err).contains("exists\\nfile"), qPrintable(show(r.err)));
-        QCOMPARE(entries(out), QStringList{"exists\nfile"});
+        QCOMPARE(dirEntries(out), QStringList{"exists\nfile"});
     }
 
     // An output path that is not valid UTF-8 (a Latin-1 file name): written, and the JSON on stdout and
@@ -379,7 +375,7 @@ private slots:
         r = runCli({"measure", "--spec", corpusPath("csv_weight_overflow.csv"), "--out", (out + "/w.csv").toStdString()});
         QVERIFY2(r.exitCode == 0, qPrintable(show(r.err)));
         QCOMPARE(tltest::readString(out + "/w.csv"), std::string("x,weight\n0,0.5\n1,0.5\n"));
-        QCOMPARE(entries(out), (QStringList{"bom.csv", "w.csv"}));
+        QCOMPARE(dirEntries(out), (QStringList{"bom.csv", "w.csv"}));
     }
 
     // `transportlab-cli SUB --help` (and -h): that subcommand's usage on stdout, exit 0.
@@ -431,7 +427,7 @@ private slots:
             set.add(a, "new a", "--a");
             set.add(c, "new c", "--c");  // did not exist
             set.add(b, "new b", "--b");
-            QCOMPARE(entries(dir).size(), 4);  // a.csv + 3 temporaries
+            QCOMPARE(dirEntries(dir).size(), 4);  // a.csv + 3 temporaries
             QVERIFY(QDir().mkpath(dir + "/b.csv/inside"));  // now the last rename must fail
             QString msg;
             try {
@@ -442,14 +438,14 @@ private slots:
             QVERIFY2(msg.contains("--b") && msg.contains("b.csv"), qPrintable(msg));
         }
         QCOMPARE(tltest::readString(dir + "/a.csv"), std::string("old a"));
-        QCOMPARE(entries(dir), (QStringList{"a.csv", "b.csv"}));  // c.csv removed, no temporary or backup left
+        QCOMPARE(dirEntries(dir), (QStringList{"a.csv", "b.csv"}));  // c.csv removed, no temporary or backup left
         QVERIFY(QDir(dir + "/b.csv/inside").exists());
         // Uncommitted: the destructor removes the temporaries.
         {
             tl::AtomicWriteSet set;
             set.add(c, "c");
         }
-        QCOMPARE(entries(dir), (QStringList{"a.csv", "b.csv"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"a.csv", "b.csv"}));
         // Committed: every file in place, no backup left.
         {
             tl::AtomicWriteSet set;
@@ -458,7 +454,7 @@ private slots:
             set.commit();
         }
         QCOMPARE(tltest::readString(dir + "/a.csv"), std::string("newer a"));
-        QCOMPARE(entries(dir), (QStringList{"a.csv", "b.csv", "c.csv"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"a.csv", "b.csv", "c.csv"}));
         // writeFilesAtomic: a folder target fails before anything is written.
         QString msg;
         try {
@@ -468,7 +464,7 @@ private slots:
         }
         QVERIFY2(msg.contains("directory"), qPrintable(msg));
         QCOMPARE(tltest::readString(dir + "/a.csv"), std::string("newer a"));
-        QCOMPARE(entries(dir), (QStringList{"a.csv", "b.csv", "c.csv"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"a.csv", "b.csv", "c.csv"}));
     }
 
     // ot: an existing plan.csv is untouched when the other output cannot be written.
@@ -480,13 +476,13 @@ private slots:
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(isOneErrorLine(r.err), qPrintable(show(r.err)));
         QCOMPARE(tltest::readString(out + "/plan.csv"), std::string("old plan\n"));
-        QCOMPARE(entries(out), QStringList{"plan.csv"});
+        QCOMPARE(dirEntries(out), QStringList{"plan.csv"});
         // And both are written when both can be.
         const Run ok = runCli({"ot", "--source", "disk:n=20,seed=1", "--target", "disk:n=20,seed=2", "--plan-out", (out + "/plan.csv").toStdString(),
                                "--potentials-out", (out + "/pot.csv").toStdString()});
         QVERIFY2(ok.exitCode == 0, qPrintable(show(ok.err)));
         QVERIFY(tltest::readString(out + "/plan.csv").rfind("i,j,mass\n", 0) == 0);
-        QCOMPARE(entries(out), (QStringList{"plan.csv", "pot.csv"}));
+        QCOMPARE(dirEntries(out), (QStringList{"plan.csv", "pot.csv"}));
     }
 };
 

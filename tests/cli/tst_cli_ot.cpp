@@ -23,11 +23,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 // The one JSON object on stdout (one line); fails the test otherwise.
 QJsonObject parseJson(const Run& r) {

@@ -17,21 +17,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
-
-QStringList listing(const QString& dir) {
-    QStringList all;
-    for (const QFileInfo& fi : QDir(dir).entryInfoList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name)) {
-        all << fi.fileName();
-        if (fi.isDir() && !fi.isSymLink())
-            for (const QString& sub : listing(fi.filePath())) all << fi.fileName() + "/" + sub;
-    }
-    return all;
-}
+using namespace tltest;  // the helpers of tests/common
 
 // Enough work that running the scenario before probing the display would show in the time taken.
 const QByteArray kScenario =
@@ -81,7 +67,7 @@ private slots:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("DISPLAY", display);
         env.remove("WAYLAND_DISPLAY");
-        const QStringList before = listing(dir);
+        const QStringList before = dirTree(dir);
         const Run r = runCli({"render", dir + "/scenario.json", "--out", dir + "/" + out, "--width", "64", "--height", "64"}, {.env = env});
         const QString err = QString::fromUtf8(r.err);
         QVERIFY2(r.exitCode != 0, qPrintable(err));
@@ -89,7 +75,7 @@ private slots:
         QVERIFY2(r.out.isEmpty(), r.out.constData());
         QVERIFY2(err.startsWith("error: ") && err.endsWith('\n') && err.count('\n') == 1, qPrintable("stderr: " + err));
         QVERIFY2(err.contains("X server") && err.contains(shown), qPrintable(err + "   (want " + shown + ")"));
-        QCOMPARE(listing(dir), before);
+        QCOMPARE(dirTree(dir), before);
         QVERIFY2(r.ms < 5000, qPrintable(QString("%1 ms: the display is probed before the scenario runs").arg(r.ms)));
         qInfo("%s", qPrintable(err.trimmed()));
     }

@@ -32,11 +32,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 // Rows of a CSV file (header separately), each split on ','.
 QList<QList<QByteArray>> csvRows(const QString& path, QByteArray* header) {

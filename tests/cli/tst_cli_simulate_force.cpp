@@ -23,11 +23,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 // Every entry below `dir` (hidden included) with a hash of each file's content: any change shows.
 QStringList snapshot(const QString& dir) {

@@ -31,11 +31,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 constexpr int kSkipCode = 77;  // read_pvd.py: the vtk module cannot be imported
 

@@ -14,23 +14,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
-
-// Every entry below `dir` (hidden ones included), as relative paths, sorted.
-QStringList listing(const QString& dir) {
-    QStringList all;
-    const QDir root(dir);
-    for (const QFileInfo& fi : root.entryInfoList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name)) {
-        all << fi.fileName();
-        if (fi.isDir() && !fi.isSymLink())
-            for (const QString& sub : listing(fi.filePath())) all << fi.fileName() + "/" + sub;
-    }
-    return all;
-}
+using namespace tltest;  // the helpers of tests/common
 
 const QByteArray kParticles =
     R"({"source": "gaussian:n=30,seed=1", "target": "moons:n=30,seed=2", "frames": 3, "panels": [{"dynamics": "ot-displacement"}]})";
@@ -107,7 +91,7 @@ private slots:
             with << expand(a);
             without << expand(a);
         }
-        const QStringList before = listing(dir);
+        const QStringList before = dirTree(dir);
         const Run r = runCli(with);
         const QString err = QString::fromUtf8(r.err);
         QVERIFY2(r.exitCode == 2, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(err)));
@@ -116,7 +100,7 @@ private slots:
         QVERIFY2(err.contains("unexpected argument " + shown), qPrintable(err + "   (want " + shown + ")"));
         const QString cmd = args.front() == "help" ? args[1] : args.front();
         if (cmd != "--version") QVERIFY2(err.contains(cmd), qPrintable(err));
-        QCOMPARE(listing(dir), before);
+        QCOMPARE(dirTree(dir), before);
         qInfo("%s", qPrintable(err.trimmed()));
 
         // The same command line without the stray argument succeeds.

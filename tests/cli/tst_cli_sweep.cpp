@@ -31,11 +31,7 @@
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 // Rows of a CSV file (header separately), each split on ','.
 QList<QList<QByteArray>> csvRows(const QString& path, QByteArray* header) {
@@ -52,11 +48,6 @@ double num(const QByteArray& s) {
     char* end = nullptr;
     const double v = std::strtod(t.c_str(), &end);
     return end && *end == '\0' && !t.empty() ? v : std::nan("");
-}
-
-// Every entry of `dir`, hidden ones included.
-QStringList entries(const QString& dir) {
-    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
 }
 
 QJsonObject summaryOf(const Run& r) {
@@ -120,7 +111,7 @@ private:
         QVERIFY2(r.out.isEmpty(), qPrintable("stdout: " + QString::fromUtf8(r.out)));
         QVERIFY2(err.startsWith("error: ") && !err.contains('\n'), qPrintable("stderr: " + err));
         for (const QString& e : expect) QVERIFY2(err.contains(e), qPrintable(QString("'%1' not in: %2").arg(e, err)));
-        QCOMPARE(entries(dir), before);
+        QCOMPARE(dirEntries(dir), before);
     }
 
 private slots:
@@ -288,7 +279,7 @@ private slots:
         // Plot area: x 100 ... 789, y 50 ... 529; early and late frames differ in colour.
         QVERIFY(img.pixel(105, 300) != img.pixel(780, 300));
         QVERIFY(img.pixel(105, 300) != qRgb(255, 255, 255));
-        QCOMPARE(entries(dir), (QStringList{"e.csv", "e.png", "scenario.json"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"e.csv", "e.png", "scenario.json"}));
     }
 
     // --emit-jobs: job_<iii>.json (one panel, the key set, relative CSV source made absolute: each runs via
@@ -305,7 +296,7 @@ private slots:
         const QString jobs = dir + "/jobs";
         const Run r = runCli({"sweep", scenario, "--panel", "1", "--vary", "b=0.5:2:4", "--metric", "mean_radius", "--emit-jobs", jobs, "--out", dir + "/merged.csv"});
         checkOk(r);
-        QCOMPARE(entries(jobs), (QStringList{"HOW.txt", "commands.txt", "job_000.json", "job_001.json", "job_002.json", "job_003.json", "sweep.slurm"}));
+        QCOMPARE(dirEntries(jobs), (QStringList{"HOW.txt", "commands.txt", "job_000.json", "job_001.json", "job_002.json", "job_003.json", "sweep.slurm"}));
         const QByteArray slurm = readAll(jobs + "/sweep.slurm");
         QVERIFY2(slurm.contains("#SBATCH --array=0-3\n"), slurm.constData());
         QVERIFY(slurm.contains("SLURM_ARRAY_TASK_ID"));
@@ -381,7 +372,7 @@ private slots:
         writeText(dir + "/a.csv", "value,t,energy\n1,0,2\n1,1,3\n");
         writeText(dir + "/b.csv", "value,t,mean_radius\n2,0,2\n");
         writeText(dir + "/c.csv", "x,y\n1,2\n");
-        const QStringList before = entries(dir);
+        const QStringList before = dirEntries(dir);
         checkError(runCli({"sweep", "--merge", dir + "/out.csv", dir + "/a.csv", dir + "/b.csv"}), {"b.csv", "header"}, dir, before);
         checkError(runCli({"sweep", "--merge", dir + "/out.csv", dir + "/a.csv", dir + "/a.csv"}), {"a.csv", "once"}, dir, before);
         checkError(runCli({"sweep", "--merge", dir + "/out.csv", dir + "/c.csv"}), {"c.csv", "value,t"}, dir, before);
@@ -437,7 +428,7 @@ private slots:
         const QString dir = freshDir();
         const QString path = scenario.isEmpty() ? QString() : writeScenario(dir, scenario);
         for (QString& a : args) a.replace("%S", path).replace("%D", dir);
-        const QStringList before = entries(dir);
+        const QStringList before = dirEntries(dir);
         const Run r = runCli(args);
         checkError(r, expect, dir, before);
         qInfo("%s", r.err.trimmed().constData());
@@ -451,7 +442,7 @@ private slots:
         writeText(dir + "/jobs/keep.txt", "x");
         const Run r = runCli({"sweep", scenario, "--vary", "tau=0.1:0.2:2", "--metric", "energy", "--emit-jobs", dir + "/jobs"});
         checkError(r, {"jobs"}, dir, QStringList{"jobs", "scenario.json"});
-        QCOMPARE(entries(dir + "/jobs"), QStringList{"keep.txt"});
+        QCOMPARE(dirEntries(dir + "/jobs"), QStringList{"keep.txt"});
     }
 
     // SIGINT (Ctrl-C) or SIGTERM during a sweep: every run is cancelled, exit 1 with one line, nothing written.
@@ -465,7 +456,7 @@ private slots:
         const QString dir = freshDir();
         const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=400,seed=1", "frames": 11,
             "panels": [{"dynamics": "interacting-particles", "steps": 10000000}]})");
-        const QStringList before = entries(dir);
+        const QStringList before = dirEntries(dir);
         QProcess p;
         p.start(QStringLiteral(TL_CLI_PATH), {"sweep", scenario, "--vary", "b=1:3:4", "--metric", "mean_radius", "--out", dir + "/out.csv", "--png", dir + "/out.png"});
         QVERIFY(p.waitForStarted(10000));

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDir>
+#include <QFileInfo>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -90,6 +92,22 @@ inline QByteArray readAll(const QString& path) {
 
 // The whole file as a std::string, or empty if it cannot be read.
 inline std::string readString(const QString& path) { return readAll(path).toStdString(); }
+
+// The entries of `dir` (hidden and system ones included: temporaries count), sorted by name.
+inline QStringList dirEntries(const QString& dir) {
+    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
+}
+
+// Every entry below `dir` as a relative path ("a", "a/b", ...), hidden ones included, depth first, by name.
+inline QStringList dirTree(const QString& dir) {
+    QStringList all;
+    for (const QFileInfo& fi : QDir(dir).entryInfoList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name)) {
+        all << fi.fileName();
+        if (fi.isDir() && !fi.isSymLink())
+            for (const QString& sub : dirTree(fi.filePath())) all << fi.fileName() + "/" + sub;
+    }
+    return all;
+}
 
 // ffprobe's view of the first video stream of `file` (frames counted by decoding them): codec_name,
 // width, height, nb_read_frames, r_frame_rate, pix_fmt. Empty if ffprobe fails.

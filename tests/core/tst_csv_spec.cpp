@@ -25,7 +25,7 @@ using tl::PointCloud;
 
 namespace {
 
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 bool bitEqual(const std::vector<double>& a, const std::vector<double>& b) {
     if (a.size() != b.size()) return false;

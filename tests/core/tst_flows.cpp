@@ -30,8 +30,7 @@ using Eigen::VectorXd;
 
 namespace {
 
-using tltest::randomSpd;
-using tltest::randomVec;
+using namespace tltest;  // the helpers of tests/common
 
 MatrixXd mat2(double a, double b, double c, double d) {
     MatrixXd m(2, 2);

@@ -22,8 +22,7 @@ using tl::PointCloud;
 
 namespace {
 
-using tltest::randomSpd;
-using tltest::randomVec;
+using namespace tltest;  // the helpers of tests/common
 
 MatrixXd randomRotation(int d, tl::Rng& rng) {
     MatrixXd b(d, d);

@@ -25,7 +25,7 @@
 
 namespace {
 
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 const char* kExample = R"({
   "source": "gaussian:n=2000,seed=1",

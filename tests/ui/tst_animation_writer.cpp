@@ -34,10 +34,7 @@ using tl::ui::AnimationWriter;
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 const QColor kBackground(20, 24, 40);
 const QColor kDisc(230, 60, 40);
@@ -65,10 +62,6 @@ bool near(QRgb p, const QColor& c, int tol) {
 }
 
 QString rgbText(QRgb p) { return QString("(%1,%2,%3)").arg(qRed(p)).arg(qGreen(p)).arg(qBlue(p)); }
-
-QStringList listing(const QString& dir) {
-    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot, QDir::Name);
-}
 
 // Frame `index` of a video decoded to an RGB image by ffmpeg.
 QImage decodeFrame(const QString& file, int index, const QString& pngOut) {
@@ -131,7 +124,7 @@ private slots:
             writer.finish();
             QVERIFY(!writer.isOpen());
         }
-        QCOMPARE(listing(tmp.path()), QStringList{"movie.mp4"});
+        QCOMPARE(dirEntries(tmp.path()), QStringList{"movie.mp4"});
         const QJsonObject s = tltest::probeVideo(file);
         QCOMPARE(s.value("codec_name").toString(), QString("h264"));
         QCOMPARE(s.value("width").toInt(), w);
@@ -187,7 +180,7 @@ private slots:
             }
             writer.finish();
         }
-        QCOMPARE(listing(tmp.path()), QStringList{"loop.gif"});
+        QCOMPARE(dirEntries(tmp.path()), QStringList{"loop.gif"});
         const QJsonObject s = tltest::probeVideo(file);
         QCOMPARE(s.value("codec_name").toString(), QString("gif"));
         QCOMPARE(s.value("width").toInt(), w);
@@ -224,10 +217,10 @@ private slots:
             QVERIFY(!QFileInfo::exists(dir));
             writer.finish();
         }
-        QCOMPARE(listing(tmp.path()), QStringList{"seq"});
+        QCOMPARE(dirEntries(tmp.path()), QStringList{"seq"});
         QStringList expected;
         for (int k = 0; k < n; ++k) expected << QString("frame_%1.png").arg(k, 4, 10, QChar('0'));
-        QCOMPARE(listing(dir), expected);
+        QCOMPARE(dirEntries(dir), expected);
         const QImage five = QImage(dir + "/frame_0005.png").convertToFormat(QImage::Format_RGB32);
         QCOMPARE(five, discFrame(5, n, w, h));
         const QImage last(dir + "/frame_0011.png");
@@ -248,27 +241,27 @@ private slots:
         QFETCH(bool, destroyOnly);
         QTemporaryDir tmp;
         writeText(tmp.path() + "/other.txt", "x");
-        const QStringList before = listing(tmp.path());
+        const QStringList before = dirEntries(tmp.path());
         {
             AnimationWriter writer((tmp.path() + "/" + name).toStdString(), 64, 48, 8);
             for (int k = 0; k < 5; ++k) writer.addFrame(discFrame(k, 10, 64, 48));
-            QVERIFY(listing(tmp.path()).size() == before.size() + 1);  // the hidden temporary
+            QVERIFY(dirEntries(tmp.path()).size() == before.size() + 1);  // the hidden temporary
             if (!destroyOnly) {
                 writer.cancel();
                 QVERIFY(!writer.isOpen());
-                QCOMPARE(listing(tmp.path()), before);
+                QCOMPARE(dirEntries(tmp.path()), before);
                 expectError([&] { writer.addFrame(discFrame(0, 1, 64, 48)); }, {"cancelled"});
                 writer.cancel();  // idempotent
             }
         }
-        QCOMPARE(listing(tmp.path()), before);
+        QCOMPARE(dirEntries(tmp.path()), before);
     }
 
     // Impossible parameters: a one-line tl::Error naming the problem, and nothing written.
     void errors() {
         QTemporaryDir tmp;
         const QString d = tmp.path();
-        const QStringList before = listing(d);
+        const QStringList before = dirEntries(d);
         auto make = [](const QString& path, int w, int h, double fps) {
             return [=] { AnimationWriter writer(path.toStdString(), w, h, fps); };
         };
@@ -282,7 +275,7 @@ private slots:
         expectError(make(d + "/huge.gif", 20000, 20, 10), {"size"});
         expectError(make(d + "/missing/m.mp4", 64, 48, 10), {"missing", "does not exist"});
         expectError(make(d + "/missing/seq/", 64, 48, 10), {"missing", "does not exist"});
-        QCOMPARE(listing(d), before);
+        QCOMPARE(dirEntries(d), before);
         // An unwritable place (skipped as root, who can write anywhere).
         const QString ro = d + "/ro";
         QVERIFY(QDir().mkpath(ro));
@@ -292,7 +285,7 @@ private slots:
         } else {
             expectError(make(ro + "/a.mp4", 64, 48, 10), {"a.mp4", "ermission"});
             expectError(make(ro + "/seq/", 64, 48, 10), {"seq", "ermission"});
-            QVERIFY(listing(ro).isEmpty());
+            QVERIFY(dirEntries(ro).isEmpty());
         }
         QFile::setPermissions(ro, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
         // No frames, then finish: an error, nothing left; use after finish: an error.
@@ -306,7 +299,7 @@ private slots:
             expectError([&] { writer.addFrame(QImage()); }, {"empty"});
         }
         QVERIFY(!QFileInfo::exists(d + "/none.mp4") && !QFileInfo::exists(d + "/null.gif"));
-        QCOMPARE(listing(d), QStringList{"ro"});
+        QCOMPARE(dirEntries(d), QStringList{"ro"});
     }
 
     // An existing file is replaced only by finish() (before it, the old bytes are still there; after a
@@ -328,7 +321,7 @@ private slots:
             writer.finish();
         }
         QCOMPARE(tltest::probeVideo(file).value("nb_read_frames").toString(), QString("6"));
-        QCOMPARE(listing(tmp.path()), QStringList{"movie.mp4"});
+        QCOMPARE(dirEntries(tmp.path()), QStringList{"movie.mp4"});
 
         // A previous sequence (frame_0000..0004) replaced by a shorter one: no stale frame_0004.png.
         const QString seq = tmp.path() + "/seq";
@@ -336,14 +329,14 @@ private slots:
             // A new folder is named with a trailing '/'; an existing folder needs none.
             AnimationWriter writer((round == 5 ? seq + "/" : seq).toStdString(), 32, 24, 10);
             for (int k = 0; k < round; ++k) writer.addFrame(discFrame(k, round, 32, 24));
-            if (round == 3) QCOMPARE(listing(seq).size(), 5);  // still the old sequence
+            if (round == 3) QCOMPARE(dirEntries(seq).size(), 5);  // still the old sequence
             writer.finish();
-            QCOMPARE(listing(seq).size(), round);
+            QCOMPARE(dirEntries(seq).size(), round);
         }
         writeText(seq + "/notes.txt", "mine");
         expectError([&] { AnimationWriter writer(seq.toStdString(), 32, 24, 10); }, {"notes.txt"});
-        QCOMPARE(listing(seq).size(), 4);
-        QCOMPARE(listing(tmp.path()), (QStringList{"movie.mp4", "seq"}));
+        QCOMPARE(dirEntries(seq).size(), 4);
+        QCOMPARE(dirEntries(tmp.path()), (QStringList{"movie.mp4", "seq"}));
     }
 
     // Encode throughput at 1280x720 (what an HD export costs per frame), ~2000 moving dots per frame.

@@ -28,15 +28,7 @@ namespace {
 
 
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runCli;
-using tltest::runProgram;
-using tltest::writeText;
-
-QStringList listing(const QString& dir) {
-    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
-}
+using namespace tltest;  // the helpers of tests/common
 
 // Frame `index` of a video decoded by ffmpeg (seeking by time, as a user would).
 QImage decodeAt(const QString& video, double seconds, const QString& png) {
@@ -114,7 +106,7 @@ private:
         QVERIFY2(r.out.isEmpty(), qPrintable("stdout: " + QString::fromUtf8(r.out)));
         QVERIFY2(err.startsWith("error:") && !err.contains('\n'), qPrintable("stderr: " + err));
         for (const QString& n : needles) QVERIFY2(err.contains(n), qPrintable(QString("'%1' not in: %2").arg(n, err)));
-        QCOMPARE(listing(dir), before);
+        QCOMPARE(dirEntries(dir), before);
         qInfo("%s", qPrintable(err));
     }
 
@@ -149,7 +141,7 @@ private slots:
         QVERIFY2(distinctColours(last) > 50, qPrintable(QString("last frame: %1 colours").arg(distinctColours(last))));
         const int moved = changedPixels(first, last);
         QVERIFY2(moved > 500, qPrintable(QString("first and last frames differ in %1 pixels").arg(moved)));
-        QCOMPARE(listing(dir), (QStringList{"first.png", "last.png", "scenario.json", "x.mp4"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"first.png", "last.png", "scenario.json", "x.mp4"}));
     }
 
     void gif() {
@@ -164,7 +156,7 @@ private slots:
         QCOMPARE(s.value("width").toInt(), 320);
         QCOMPARE(s.value("height").toInt(), 240);
         QCOMPARE(s.value("nb_read_frames").toString(), QString::number(kFrames));
-        QCOMPARE(listing(dir), (QStringList{"scenario.json", "x.gif"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"scenario.json", "x.gif"}));
     }
 
     void pngSequence() {
@@ -175,7 +167,7 @@ private slots:
                               "particles,trajectories,density", "--color", "speed"});
         checkSummary(r, out, 320, 240, 12);
         if (QTest::currentTestFailed()) return;
-        const QStringList files = listing(dir + "/seq");
+        const QStringList files = dirEntries(dir + "/seq");
         QCOMPARE(files.size(), kFrames);
         QImage first, last;
         for (int k = 0; k < kFrames; ++k) {
@@ -187,7 +179,7 @@ private slots:
             if (k == kFrames - 1) last = img;
         }
         QVERIFY(changedPixels(first, last) > 500);
-        QCOMPARE(listing(dir), (QStringList{"scenario.json", "seq"}));
+        QCOMPARE(dirEntries(dir), (QStringList{"scenario.json", "seq"}));
     }
 
     void errors_data() {
@@ -211,7 +203,7 @@ private slots:
         QString scenario;
         const QString dir = freshCase(&scenario);
         for (QString& a : args) a.replace("%S", scenario).replace("%D", dir);
-        const QStringList before = listing(dir);
+        const QStringList before = dirEntries(dir);
         const Run r = runCli(args);
         checkError(r, expect, dir, before);
     }
@@ -222,7 +214,7 @@ private slots:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.remove("DISPLAY");
         env.remove("WAYLAND_DISPLAY");
-        const QStringList before = listing(dir);
+        const QStringList before = dirEntries(dir);
         const Run r = runCli({"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"}, {.env = env});
         checkError(r, {"xvfb-run"}, dir, before);
     }
@@ -241,7 +233,7 @@ private slots:
         const QString scenario = dir + "/long.json";
         writeText(scenario, R"({"source": "gaussian:n=2000,seed=1", "target": "moons:n=2000,seed=2", "frames": 11,
                                "panels": [{"dynamics": "flow-matching", "field": "learned", "iterations": 1000000}]})");
-        const QStringList before = listing(dir);
+        const QStringList before = dirEntries(dir);
         QProcess p;
         p.start(QStringLiteral(TL_CLI_PATH), {"render", scenario, "--out", dir + "/x.mp4", "--width", "320", "--height", "240"});
         QVERIFY(p.waitForStarted(10000));
@@ -253,7 +245,7 @@ private slots:
         QVERIFY(p.exitCode() != 0);
         const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
         QVERIFY2(err.startsWith("error: interrupted") && !err.contains('\n'), qPrintable(err));
-        QCOMPARE(listing(dir), before);
+        QCOMPARE(dirEntries(dir), before);
     }
 };
 

@@ -70,10 +70,7 @@ using tl::ui::VtkViewWidget;
 
 namespace {
 
-using tltest::readAll;
-using tltest::Run;
-using tltest::runProgram;
-using tltest::writeText;
+using namespace tltest;  // the helpers of tests/common
 
 const QColor kParticle(86, 160, 240);  // PanelScene's one colour (ColorMode::Uniform)
 const QColor kBackground(20, 22, 30);  // CompareWindow's view background
