@@ -19,6 +19,7 @@
 #include <exception>
 #include <string>
 
+#include "util/simd.h"
 #include "image_reader_qt.h"
 #include "measure/point_cloud.h"
 #include "measure/spec.h"
@@ -119,6 +120,13 @@ void setApplicationNames() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // TL_SIMD (util/simd.h) first: a bad value is one line and exit 2, before any window.
+    try {
+        tl::simd::configure();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "transportlab: %s\n", e.what());
+        return 2;
+    }
     // --help and --version need no display.
     if (hasArgument(argc, argv, {"-h", "--help", "--help-all", "-v", "--version"})) {
         QCoreApplication core(argc, argv);

@@ -168,12 +168,15 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include <hwy/aligned_allocator.h>
 
+#include <cctype>
+#include <string>
 #include <cmath>
 #include <vector>
 
 #include "gradient_flows/pair_forces.h"
 #include "util/error.h"
 #include "util/parallel.h"
+#include "util/simd.h"
 
 namespace tl::gf {
 
@@ -204,6 +207,7 @@ double wTerm(double c, double p, double r2) { return p == -1 ? c * 0.5 * std::lo
 
 void pairForces(int dim, const double* x, const double* w, std::size_t n, const PairKernel& k, double* out, int threads) {
     checkArgs(dim, "pair forces");
+    simd::configure();
     if (n == 0) return;
     const std::size_t np = (n + detail::kPadJ - 1) / detail::kPadJ * detail::kPadJ;
     auto buf = hwy::AllocateAligned<double>(static_cast<std::size_t>(dim + 1) * np);
@@ -262,7 +266,12 @@ double pairEnergy(int dim, const double* x, const double* w, std::size_t n, cons
     return static_cast<double>(e);
 }
 
-const char* pairForcesTargetName() { return HWY_DYNAMIC_DISPATCH(PairTargetName)(); }
+std::string pairForcesTargetName() {
+    simd::configure();
+    std::string s = HWY_DYNAMIC_DISPATCH(PairTargetName)();
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
 
 namespace reference {
 

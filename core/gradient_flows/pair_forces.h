@@ -2,6 +2,7 @@
 // out_i = sum_j w_j grad W(x_i - x_j), with grad W(z) = g(|z|^2) z, and F = 1/2 sum_{i != j} w_i w_j W(x_i - x_j).
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace tl::gf {
 
@@ -33,8 +34,8 @@ void pairForces(int dim, const double* x, const double* w, std::size_t n, const 
 // the same result for any thread count.
 double pairEnergy(int dim, const double* x, const double* w, std::size_t n, const PairKernel& k, int threads = 0);
 
-// Name of the SIMD target pairForces runs on (e.g. "AVX3").
-const char* pairForcesTargetName();
+// The SIMD target these kernels run on now, lower case ("avx3", "avx2", "sse4", "emu128"; util/simd.h).
+std::string pairForcesTargetName();
 
 namespace reference {
 // Plain scalar pairForces (std::pow in double, long double sums), single-threaded.

@@ -8,6 +8,7 @@
 #include <hwy/highway.h>
 #include <hwy/contrib/math/math-inl.h>
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -215,6 +216,7 @@ HWY_AFTER_NAMESPACE();
 #include "kernels/reduce.h"
 #include "util/error.h"
 #include "util/parallel.h"
+#include "util/simd.h"
 
 namespace tl::kernels {
 
@@ -237,6 +239,7 @@ void blocks<float>(const detail::Prepared<float>& P, std::size_t b0, std::size_t
 
 template <class T>
 void run(const PairSet<T>& p, const T* values, int vdim, T* out, T* lse, int threads) {
+    simd::configure();
     if (p.dim < 1 || p.dim > 3) throw Error("kernel reduction: dimension must be 1, 2 or 3");
     if (vdim < 0 || vdim > 4) throw Error("kernel reduction: value dimension must be 1 to 4");
     if (p.n == 0) return;
@@ -301,7 +304,12 @@ void softmaxWeightedSum(const PairSet<float>& p, const float* values, int vdim, 
     if (vdim < 1) throw Error("kernel reduction: value dimension must be 1 to 4");
     run<float>(p, values, vdim, out, lse, threads);
 }
-const char* simdTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+std::string simdTargetName() {
+    simd::configure();
+    std::string s = HWY_DYNAMIC_DISPATCH(TargetName)();
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
 
 }  // namespace tl::kernels
 #endif

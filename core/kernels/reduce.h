@@ -5,6 +5,7 @@
 // dynamic dispatch, parallel over i; a scalar reference lives beside it (reference::).
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace tl::kernels {
 
@@ -28,8 +29,8 @@ void logSumExp(const PairSet<float>& p, float* out, int threads = 0);
 void softmaxWeightedSum(const PairSet<double>& p, const double* values, int vdim, double* out, double* lse, int threads = 0);
 void softmaxWeightedSum(const PairSet<float>& p, const float* values, int vdim, float* out, float* lse, int threads = 0);
 
-// Name of the SIMD target chosen at run time (e.g. "AVX3", "AVX2").
-const char* simdTargetName();
+// The SIMD target these kernels run on now, lower case ("avx3", "avx2", "sse4", "emu128"; util/simd.h).
+std::string simdTargetName();
 
 namespace reference {
 // Plain scalar two-pass implementations (exact max, then sum), single-threaded.

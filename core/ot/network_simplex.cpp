@@ -7,49 +7,21 @@
 #include <numeric>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TL_NS_AVX2 1
-#include <immintrin.h>
-#endif
-
+#include "ot/simplex_kernels.h"
 #include "util/error.h"
 #include "util/parallel.h"
+#include "util/simd.h"
 
 namespace tl {
 
 namespace {
 
-constexpr double kRound = 0x1p52;  // (x + 2^52) - 2^52 rounds 0 <= x < 2^51 to the nearest integer
+using simplex_kernels::kRound;
+using simplex_kernels::kTileRows;
 
 // ---- Cost models. Each gives c_ij (at), a row of costs (row), and min_j (c_ij - p_j) over a
-// column range (minReduced); all three return bit-identical values for the same (i, j). ----
-
-// min_j (row[j] - p[j]) over [j0, j1); if it is < thr, *arg = the first j attaining it.
-inline double minReducedDense(const double* row, const double* p, std::size_t j0, std::size_t j1, double thr, std::size_t* arg) {
-    std::size_t j = j0;
-#if defined(__SSE2__)
-    __m128d a = _mm_set1_pd(std::numeric_limits<double>::infinity()), b = a;
-    for (; j + 4 <= j1; j += 4) {
-        a = _mm_min_pd(a, _mm_sub_pd(_mm_loadu_pd(row + j), _mm_loadu_pd(p + j)));
-        b = _mm_min_pd(b, _mm_sub_pd(_mm_loadu_pd(row + j + 2), _mm_loadu_pd(p + j + 2)));
-    }
-    a = _mm_min_pd(a, b);
-    double best = std::min(_mm_cvtsd_f64(a), _mm_cvtsd_f64(_mm_unpackhi_pd(a, a)));
-#else
-    double best = std::numeric_limits<double>::infinity();
-#endif
-    for (; j < j1; ++j) best = std::min(best, row[j] - p[j]);
-    if (best < thr)
-        for (j = j0; j < j1; ++j)
-            if (row[j] - p[j] == best) {
-                *arg = j;
-                break;
-            }
-    return best;
-}
+// column range (minReduced); all three return bit-identical values for the same (i, j), on every
+// SIMD target (simplex_kernels.h: the kernels are Highway's, dispatched at run time). ----
 
 struct DenseCost {
     static constexpr bool kApprox = false;
@@ -58,264 +30,16 @@ struct DenseCost {
     double at(std::size_t i, std::size_t j) const { return C[i * m + j]; }
     const double* row(std::size_t i, double* /*buf*/) const { return C + i * m; }
     double minReduced(std::size_t i, std::size_t j0, std::size_t j1, const double* p, double thr, std::size_t* arg) const {
-        return minReducedDense(C + i * m, p, j0, j1, thr, arg);
+        return simplex_kernels::minReducedDense(C + i * m, p, j0, j1, thr, arg);
     }
 };
-
-// Squared Euclidean cost of scaled points, rounded: d_0 = x_0 - y_0, s = d_0 d_0, then
-// s = s + d_k d_k for k = 1 .. D-1, then (s + 2^52) - 2^52. The scalar version uses the SSE2
-// scalar instructions (never contracted to FMA), the vector kernels the packed ones.
-template <int D>
-inline double sqCostScalar(const double* xi, const double* ys, std::size_t m, std::size_t j) {
-#if defined(__SSE2__)
-    __m128d d = _mm_sub_sd(_mm_set_sd(xi[0]), _mm_set_sd(ys[j]));
-    __m128d s = _mm_mul_sd(d, d);
-    for (int k = 1; k < D; ++k) {
-        d = _mm_sub_sd(_mm_set_sd(xi[k]), _mm_set_sd(ys[k * m + j]));
-        s = _mm_add_sd(s, _mm_mul_sd(d, d));
-    }
-    const __m128d M = _mm_set_sd(kRound);
-    return _mm_cvtsd_f64(_mm_sub_sd(_mm_add_sd(s, M), M));
-#else
-    // Portable fallback: ISO C++ mode does not contract a * b + c (GCC: -ffp-contract=off).
-    double d = xi[0] - ys[j];
-    double s = d * d;
-    for (int k = 1; k < D; ++k) {
-        d = xi[k] - ys[k * m + j];
-        s = s + d * d;
-    }
-    return (s + kRound) - kRound;
-#endif
-}
-
-#if defined(__SSE2__)
-template <int D>
-struct Sse2Kernels {
-    static __m128d cost(const double* xi, const double* ys, std::size_t m, std::size_t j) {
-        __m128d d = _mm_sub_pd(_mm_set1_pd(xi[0]), _mm_loadu_pd(ys + j));
-        __m128d s = _mm_mul_pd(d, d);
-        for (int k = 1; k < D; ++k) {
-            d = _mm_sub_pd(_mm_set1_pd(xi[k]), _mm_loadu_pd(ys + k * m + j));
-            s = _mm_add_pd(s, _mm_mul_pd(d, d));
-        }
-        const __m128d M = _mm_set1_pd(kRound);
-        return _mm_sub_pd(_mm_add_pd(s, M), M);
-    }
-    static double minReduced(const double* xi, const double* ys, std::size_t m, const double* p, std::size_t j0, std::size_t j1,
-                             double thr, std::size_t* arg) {
-        std::size_t j = j0;
-        __m128d a = _mm_set1_pd(std::numeric_limits<double>::infinity()), b = a;
-        for (; j + 4 <= j1; j += 4) {
-            a = _mm_min_pd(a, _mm_sub_pd(cost(xi, ys, m, j), _mm_loadu_pd(p + j)));
-            b = _mm_min_pd(b, _mm_sub_pd(cost(xi, ys, m, j + 2), _mm_loadu_pd(p + j + 2)));
-        }
-        a = _mm_min_pd(a, b);
-        double best = std::min(_mm_cvtsd_f64(a), _mm_cvtsd_f64(_mm_unpackhi_pd(a, a)));
-        for (; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, ys, m, j) - p[j]);
-        if (!(best < thr)) return best;
-        const __m128d t = _mm_set1_pd(best);
-        for (j = j0; j + 2 <= j1; j += 2)
-            if (const int mask = _mm_movemask_pd(_mm_cmpeq_pd(_mm_sub_pd(cost(xi, ys, m, j), _mm_loadu_pd(p + j)), t))) {
-                *arg = j + ((mask & 1) ? 0 : 1);
-                return best;
-            }
-        for (; j < j1; ++j)
-            if (sqCostScalar<D>(xi, ys, m, j) - p[j] == best) {
-                *arg = j;
-                break;
-            }
-        return best;
-    }
-    static void row(const double* xi, const double* ys, std::size_t m, double* out) {
-        std::size_t j = 0;
-        for (; j + 2 <= m; j += 2) _mm_storeu_pd(out + j, cost(xi, ys, m, j));
-        for (; j < m; ++j) out[j] = sqCostScalar<D>(xi, ys, m, j);
-    }
-};
-#endif
-
-#if defined(TL_NS_AVX2)
-// AVX2 (no FMA: the products and sums stay separately rounded, as in the scalar version).
-template <int D>
-struct Avx2Kernels {
-    __attribute__((target("avx2"))) static inline __m256d cost(const double* xi, const double* ys, std::size_t m, std::size_t j) {
-        __m256d d = _mm256_sub_pd(_mm256_set1_pd(xi[0]), _mm256_loadu_pd(ys + j));
-        __m256d s = _mm256_mul_pd(d, d);
-        for (int k = 1; k < D; ++k) {
-            d = _mm256_sub_pd(_mm256_set1_pd(xi[k]), _mm256_loadu_pd(ys + k * m + j));
-            s = _mm256_add_pd(s, _mm256_mul_pd(d, d));
-        }
-        const __m256d M = _mm256_set1_pd(kRound);
-        return _mm256_sub_pd(_mm256_add_pd(s, M), M);
-    }
-    __attribute__((target("avx2"))) static double minReduced(const double* xi, const double* ys, std::size_t m, const double* p,
-                                                             std::size_t j0, std::size_t j1, double thr, std::size_t* arg) {
-        std::size_t j = j0;
-        __m256d a = _mm256_set1_pd(std::numeric_limits<double>::infinity()), b = a;
-        for (; j + 8 <= j1; j += 8) {
-            a = _mm256_min_pd(a, _mm256_sub_pd(cost(xi, ys, m, j), _mm256_loadu_pd(p + j)));
-            b = _mm256_min_pd(b, _mm256_sub_pd(cost(xi, ys, m, j + 4), _mm256_loadu_pd(p + j + 4)));
-        }
-        a = _mm256_min_pd(a, b);
-        const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-        double best = std::min(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
-        for (; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, ys, m, j) - p[j]);
-        if (!(best < thr)) return best;
-        const __m256d t = _mm256_set1_pd(best);
-        for (j = j0; j + 4 <= j1; j += 4)
-            if (const int mask =
-                    _mm256_movemask_pd(_mm256_cmp_pd(_mm256_sub_pd(cost(xi, ys, m, j), _mm256_loadu_pd(p + j)), t, _CMP_EQ_OQ))) {
-                *arg = j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-                return best;
-            }
-        for (; j < j1; ++j)
-            if (sqCostScalar<D>(xi, ys, m, j) - p[j] == best) {
-                *arg = j;
-                break;
-            }
-        return best;
-    }
-    __attribute__((target("avx2"))) static void row(const double* xi, const double* ys, std::size_t m, double* out) {
-        std::size_t j = 0;
-        for (; j + 4 <= m; j += 4) _mm256_storeu_pd(out + j, cost(xi, ys, m, j));
-        for (; j < m; ++j) out[j] = sqCostScalar<D>(xi, ys, m, j);
-    }
-};
-#endif
 
 // ---- Approximate reduced costs for pricing (squared Euclidean costs only). With centred points
 // x^ = x - c, y^ = y - c and W_v = pi_v + |x^_v|^2 (source) or pi_v - |y^_v|^2 (target), the
 // reduced cost c_ij + pi_i - pi_{n+j} is approximately W_i - t_ij with (W evaluated from pi when read)
-//     t_ij = W_{n+j} + sum_k (2 x^_ik) y^_jk     (D FMAs, in this order),
-// so the most negative one of a row piece is W_i - max_j t_ij. Every variant (AVX-512, AVX2,
-// scalar std::fma) evaluates the same correctly rounded FMA chain per arc, so t_ij, the maximum
-// and its first position are bit-identical whatever the width. ----
-
-template <int D>
-inline double approxT(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j) {
-    // W_{n+j} = fl(pi_{n+j} + sq_{n+j}), wt = pi of the targets, st = sq of the targets.
-    double t = std::fma(a[0], yh[j], wt[j] + st[j]);
-    for (int k = 1; k < D; ++k) t = std::fma(a[k], yh[k * m + j], t);
-    return t;
-}
-
-// Tiles of kTileRows consecutive rows share every load of y^ and W (pricing is otherwise bound
-// by the cache bandwidth): out[r] = max_j t_{i0 + r, j} over [j0, j1).
-constexpr int kTileRows = 4;
-
-template <int D>
-struct ScalarApprox {
-    static void maxTile(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j0, std::size_t j1,
-                        double* out) {
-        for (int r = 0; r < kTileRows; ++r) {
-            double b = -std::numeric_limits<double>::infinity();
-            for (std::size_t j = j0; j < j1; ++j) b = std::max(b, approxT<D>(a + r * D, yh, m, wt, st, j));
-            out[r] = b;
-        }
-    }
-    static std::size_t argT(const double* a, const double* yh, std::size_t m, const double* wt, const double* st, std::size_t j0, std::size_t j1,
-                            double target) {
-        for (std::size_t j = j0; j < j1; ++j)
-            if (approxT<D>(a, yh, m, wt, st, j) == target) return j;
-        return j0;  // unreachable: target is the maximum of the same values
-    }
-};
-
-#if defined(TL_NS_AVX2)
-template <int D>
-struct Avx2Approx {
-    __attribute__((target("avx2,fma"))) static void maxTile(const double* ai, const double* yh, std::size_t m, const double* wt, const double* st,
-                                                            std::size_t j0, std::size_t j1, double* out) {
-        __m256d a[kTileRows][D], acc[kTileRows];
-        for (int r = 0; r < kTileRows; ++r) {
-            for (int k = 0; k < D; ++k) a[r][k] = _mm256_set1_pd(ai[r * D + k]);
-            acc[r] = _mm256_set1_pd(-std::numeric_limits<double>::infinity());
-        }
-        std::size_t j = j0;
-        for (; j + 4 <= j1; j += 4) {
-            __m256d y[D];
-            for (int k = 0; k < D; ++k) y[k] = _mm256_loadu_pd(yh + k * m + j);
-            const __m256d w = _mm256_add_pd(_mm256_loadu_pd(wt + j), _mm256_loadu_pd(st + j));
-            for (int r = 0; r < kTileRows; ++r) {
-                __m256d t = _mm256_fmadd_pd(a[r][0], y[0], w);
-                for (int k = 1; k < D; ++k) t = _mm256_fmadd_pd(a[r][k], y[k], t);
-                acc[r] = _mm256_max_pd(acc[r], t);
-            }
-        }
-        for (int r = 0; r < kTileRows; ++r) {
-            const __m128d h = _mm_max_pd(_mm256_castpd256_pd128(acc[r]), _mm256_extractf128_pd(acc[r], 1));
-            double b = std::max(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
-            for (std::size_t q = j; q < j1; ++q) b = std::max(b, approxT<D>(ai + r * D, yh, m, wt, st, q));
-            out[r] = b;
-        }
-    }
-    __attribute__((target("avx2,fma"))) static std::size_t argT(const double* ai, const double* yh, std::size_t m, const double* wt, const double* st,
-                                                                std::size_t j0, std::size_t j1, double target) {
-        __m256d a[D];
-        for (int k = 0; k < D; ++k) a[k] = _mm256_set1_pd(ai[k]);
-        const __m256d tv = _mm256_set1_pd(target);
-        std::size_t j = j0;
-        for (; j + 4 <= j1; j += 4) {
-            __m256d t = _mm256_fmadd_pd(a[0], _mm256_loadu_pd(yh + j), _mm256_add_pd(_mm256_loadu_pd(wt + j), _mm256_loadu_pd(st + j)));
-            for (int k = 1; k < D; ++k) t = _mm256_fmadd_pd(a[k], _mm256_loadu_pd(yh + k * m + j), t);
-            if (const int mask = _mm256_movemask_pd(_mm256_cmp_pd(t, tv, _CMP_EQ_OQ)))
-                return j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-        }
-        return ScalarApprox<D>::argT(ai, yh, m, wt, st, j, j1, target);
-    }
-};
-
-// GCC 12 warns about the undefined pass-through operand inside its own AVX-512 intrinsics.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-template <int D>
-struct Avx512Approx {
-    __attribute__((target("avx512f,avx2,fma"))) static void maxTile(const double* ai, const double* yh, std::size_t m,
-                                                                    const double* wt, const double* st, std::size_t j0, std::size_t j1,
-                                                                    double* out) {
-        __m512d a[kTileRows][D], acc[kTileRows];
-        for (int r = 0; r < kTileRows; ++r) {
-            for (int k = 0; k < D; ++k) a[r][k] = _mm512_set1_pd(ai[r * D + k]);
-            acc[r] = _mm512_set1_pd(-std::numeric_limits<double>::infinity());
-        }
-        std::size_t j = j0;
-        for (; j + 8 <= j1; j += 8) {
-            __m512d y[D];
-            for (int k = 0; k < D; ++k) y[k] = _mm512_loadu_pd(yh + k * m + j);
-            const __m512d w = _mm512_add_pd(_mm512_loadu_pd(wt + j), _mm512_loadu_pd(st + j));
-            for (int r = 0; r < kTileRows; ++r) {
-                __m512d t = _mm512_fmadd_pd(a[r][0], y[0], w);
-                for (int k = 1; k < D; ++k) t = _mm512_fmadd_pd(a[r][k], y[k], t);
-                acc[r] = _mm512_max_pd(acc[r], t);
-            }
-        }
-        for (int r = 0; r < kTileRows; ++r) {
-            const __m256d q = _mm256_max_pd(_mm512_castpd512_pd256(acc[r]), _mm512_extractf64x4_pd(acc[r], 1));
-            const __m128d h = _mm_max_pd(_mm256_castpd256_pd128(q), _mm256_extractf128_pd(q, 1));
-            double b = std::max(_mm_cvtsd_f64(h), _mm_cvtsd_f64(_mm_unpackhi_pd(h, h)));
-            for (std::size_t p = j; p < j1; ++p) b = std::max(b, approxT<D>(ai + r * D, yh, m, wt, st, p));
-            out[r] = b;
-        }
-    }
-    __attribute__((target("avx512f,avx2,fma"))) static std::size_t argT(const double* ai, const double* yh, std::size_t m,
-                                                                        const double* wt, const double* st, std::size_t j0, std::size_t j1,
-                                                                        double target) {
-        __m512d a[D];
-        for (int k = 0; k < D; ++k) a[k] = _mm512_set1_pd(ai[k]);
-        const __m512d tv = _mm512_set1_pd(target);
-        std::size_t j = j0;
-        for (; j + 8 <= j1; j += 8) {
-            __m512d t = _mm512_fmadd_pd(a[0], _mm512_loadu_pd(yh + j), _mm512_add_pd(_mm512_loadu_pd(wt + j), _mm512_loadu_pd(st + j)));
-            for (int k = 1; k < D; ++k) t = _mm512_fmadd_pd(a[k], _mm512_loadu_pd(yh + k * m + j), t);
-            if (const __mmask8 mask = _mm512_cmp_pd_mask(t, tv, _CMP_EQ_OQ))
-                return j + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-        }
-        return ScalarApprox<D>::argT(ai, yh, m, wt, st, j, j1, target);
-    }
-};
-#pragma GCC diagnostic pop
-#endif
+//     t_ij = W_{n+j} + sum_k (2 x^_ik) y^_jk     (D multiply-adds, in this order),
+// so the most negative one of a row piece is W_i - max_j t_ij (simplex_kernels::maxTile over tiles
+// of kTileRows rows, argT for the column). ----
 
 template <int D>
 struct PointCost {
@@ -323,58 +47,15 @@ struct PointCost {
     const double* xs;  // n x D, scaled, row-major
     const double* ys;  // D x m, scaled, one row per coordinate
     std::size_t m;
-    double (*minFn)(const double*, const double*, std::size_t, const double*, std::size_t, std::size_t, double,
-                    std::size_t*) = nullptr;
-    void (*rowFn)(const double*, const double*, std::size_t, double*) = nullptr;
     // Approximate pricing data: 2 x^_i (n x D), y^ (D x m), the signed squared norms sq (n + m:
     // +|x^_i|^2, then -|y^_j|^2) and the error bound of W_i - t_ij against the exact reduced cost.
     std::size_t nRows;
     std::vector<double> xa, yh, sq;
     double errorBound = 0;
-    void (*atileFn)(const double*, const double*, std::size_t, const double*, const double*, std::size_t, std::size_t, double*) = nullptr;
-    std::size_t (*aargFn)(const double*, const double*, std::size_t, const double*, const double*, std::size_t, std::size_t, double) = nullptr;
 
-    PointCost(std::size_t n, const double* x, const double* y, std::size_t mm, const double* centre, double diam2, bool wide)
+    PointCost(std::size_t n, const double* x, const double* y, std::size_t mm, const double* centre, double diam2)
         : xs(x), ys(y), m(mm), nRows(n) {
-        atileFn = &ScalarApprox<D>::maxTile;
-        aargFn = &ScalarApprox<D>::argT;
-#if defined(TL_NS_AVX2)
-        if (wide && __builtin_cpu_supports("avx2")) {
-            minFn = &Avx2Kernels<D>::minReduced;
-            rowFn = &Avx2Kernels<D>::row;
-            if (__builtin_cpu_supports("fma")) {
-                atileFn = &Avx2Approx<D>::maxTile;
-                aargFn = &Avx2Approx<D>::argT;
-                if (__builtin_cpu_supports("avx512f")) {
-                    atileFn = &Avx512Approx<D>::maxTile;
-                    aargFn = &Avx512Approx<D>::argT;
-                }
-            }
-        }
-#endif
-        if (!minFn) {
-#if defined(__SSE2__)
-            minFn = &Sse2Kernels<D>::minReduced;
-            rowFn = &Sse2Kernels<D>::row;
-#else
-            (void)wide;
-            minFn = [](const double* xi, const double* yy, std::size_t m2, const double* p, std::size_t j0, std::size_t j1, double thr,
-                       std::size_t* arg) {
-                double best = std::numeric_limits<double>::infinity();
-                for (std::size_t j = j0; j < j1; ++j) best = std::min(best, sqCostScalar<D>(xi, yy, m2, j) - p[j]);
-                if (best < thr)
-                    for (std::size_t j = j0; j < j1; ++j)
-                        if (sqCostScalar<D>(xi, yy, m2, j) - p[j] == best) {
-                            *arg = j;
-                            break;
-                        }
-                return best;
-            };
-            rowFn = [](const double* xi, const double* yy, std::size_t m2, double* out) {
-                for (std::size_t j = 0; j < m2; ++j) out[j] = sqCostScalar<D>(xi, yy, m2, j);
-            };
-#endif
-        }
+        simd::configure();
         xa.resize((n + kTileRows) * D);  // + padding rows (copies of the last row) for the last tile
         yh.resize(D * m);
         sq.assign(n + m, 0.0);
@@ -409,7 +90,8 @@ struct PointCost {
         //  - centring: x^ = fl(x - c) is off by <= 2u maxAbs per coordinate, which moves
         //    |x^ - y^|^2 by <= 2 sqrt(diam2) eta + eta^2, eta = 4u maxAbs sqrt(D);
         //  - evaluation: the squared norms (2D roundings of <= maxSq each), W (one rounding of
-        //    <= Mag), the D FMAs (<= Mag each) and W_i - t (<= 2 Mag), where
+        //    <= Mag), the D multiply-adds (<= Mag each when fused; 2 Mag where the target has no FMA
+        //    and MulAdd rounds the product too: SSE4, SSSE3, EMU128) and W_i - t (<= 2 Mag), where
         //    Mag = |pi| + maxSq + 2 |x^| |y^| bounds every intermediate; |pi| <= (n + m) (diam2 + 1).
         // W = fl(pi + sq) is evaluated from the exact pi whenever it is read, so the errors never
         // accumulate over pivots.
@@ -419,23 +101,23 @@ struct PointCost {
         const double mag = (pmax + maxSq + 2 * std::sqrt(maxSqX * maxSqY)) * (1 + 1e-12);
         const double eta = 4 * u * maxAbs * std::sqrt(static_cast<double>(D));
         const double err = 0.5 + (2 * D + 2) * u * diam2 + 2 * std::sqrt(diam2) * eta + eta * eta + 4 * D * u * maxSq +
-                           (D + 4) * u * mag;
+                           (2 * D + 4) * u * mag;
         errorBound = 2 * err + 1;  // a factor of 2 of slack on the analysis above
     }
-    double at(std::size_t i, std::size_t j) const { return sqCostScalar<D>(xs + i * D, ys, m, j); }
+    double at(std::size_t i, std::size_t j) const { return simplex_kernels::sqCost<D>(xs + i * D, ys, m, j); }
     const double* row(std::size_t i, double* buf) const {
-        rowFn(xs + i * D, ys, m, buf);
+        simplex_kernels::costRow(D, xs + i * D, ys, m, buf);
         return buf;
     }
     double minReduced(std::size_t i, std::size_t j0, std::size_t j1, const double* p, double thr, std::size_t* arg) const {
-        return minFn(xs + i * D, ys, m, p, j0, j1, thr, arg);
+        return simplex_kernels::minReducedPoints(D, xs + i * D, ys, m, p, j0, j1, thr, arg);
     }
     // out[r] = max_j t_{i0 + r, j}, r < kTileRows (rows past n repeat the last one).
     void approxTile(std::size_t i0, std::size_t j0, std::size_t j1, const double* piT, double* out) const {
-        atileFn(xa.data() + i0 * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, out);
+        simplex_kernels::maxTile(D, xa.data() + i0 * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, out);
     }
     std::size_t approxArg(std::size_t i, std::size_t j0, std::size_t j1, const double* piT, double target) const {
-        return aargFn(xa.data() + i * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, target);
+        return simplex_kernels::argT(D, xa.data() + i * D, yh.data(), m, piT, sq.data() + nRows, j0, j1, target);
     }
 };
 
@@ -1072,11 +754,11 @@ double roundedSqEuclidean(const double* xi, const double* yj, int dim, double sc
     for (int k = 0; k < dim; ++k) xs[k] = xi[k] * scale, ys[k] = yj[k] * scale;
     switch (dim) {
         case 1:
-            return sqCostScalar<1>(xs, ys, 1, 0);
+            return simplex_kernels::sqCost<1>(xs, ys, 1, 0);
         case 2:
-            return sqCostScalar<2>(xs, ys, 1, 0);
+            return simplex_kernels::sqCost<2>(xs, ys, 1, 0);
         case 3:
-            return sqCostScalar<3>(xs, ys, 1, 0);
+            return simplex_kernels::sqCost<3>(xs, ys, 1, 0);
     }
     throw Error("network simplex: dimension must be 1, 2 or 3");
 }
@@ -1109,11 +791,11 @@ TransportSimplexResult transportSimplexSqEuclidean(std::size_t n, std::size_t m,
         throw Error("network simplex: costs too large for exact potentials");
     switch (dim) {
         case 1:
-            return runSimplex(n, m, PointCost<1>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<1>(n, xs.data(), ys.data(), m, centre, diam2), supply, demand, opt);
         case 2:
-            return runSimplex(n, m, PointCost<2>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<2>(n, xs.data(), ys.data(), m, centre, diam2), supply, demand, opt);
         default:
-            return runSimplex(n, m, PointCost<3>(n, xs.data(), ys.data(), m, centre, diam2, opt.wideSimd), supply, demand, opt);
+            return runSimplex(n, m, PointCost<3>(n, xs.data(), ys.data(), m, centre, diam2), supply, demand, opt);
     }
 }
 

@@ -68,7 +68,6 @@ struct TransportSimplexOptions {
     // initial basis, inside long pricing scans and between pivots; true stops (status Cancelled).
     std::function<bool()> cancelled;
     std::size_t pollWork = std::size_t(1) << 20;
-    bool wideSimd = true;             // AVX-512 / AVX2 kernels when the CPU has them; same results
     // Squared Euclidean entry point only: price with a cheap approximation of the reduced costs
     // (expanded form, FMA) and a proven error bound, then finish with exact pricing; false prices
     // exactly throughout (same pivots as the dense entry point).

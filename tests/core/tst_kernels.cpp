@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "simd_rows.h"
 #include "kernels/reduce.h"
 #include "util/error.h"
 #include "util/parallel.h"
@@ -126,7 +127,11 @@ private:
     double worst_[4] = {0, 0, 0, 0};  // max observed error / (u K): lse double, out double, lse float, out float
 
 private slots:
-    void initTestCase() { qInfo() << "SIMD target:" << tk::simdTargetName(); }
+    // Every test function once per SIMD target of this CPU (tests/common/simd_rows.h).
+    void initTestCase_data() { tltest::simdRows(); }
+    void init() { tltest::useSimdRow(); }
+
+    void initTestCase() { qInfo() << "SIMD target:" << tk::simdTargetName().c_str(); }
 
     void engineVsReference_data() {
         QTest::addColumn<int>("dim");

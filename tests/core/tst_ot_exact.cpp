@@ -14,6 +14,7 @@
 #include <stop_token>
 #include <vector>
 
+#include "simd_rows.h"
 #include "measure/point_cloud.h"
 #include "ot/exact.h"
 #include "ot/interpolation.h"
@@ -251,6 +252,10 @@ class TestOtExact : public QObject {
     Q_OBJECT
 
 private slots:
+    // Every test function once per SIMD target of this CPU (tests/common/simd_rows.h).
+    void initTestCase_data() { tltest::simdRows(); }
+    void init() { tltest::useSimdRow(); }
+
     // Uniform weights, n = m <= 7: exact cost = brute force over all n! permutations, to 1e-12
     // relative (both are sums of the same n doubles; LP masses 1/n are exact integers / n).
     void bruteForcePermutations_data() {
@@ -587,11 +592,10 @@ private slots:
             }
     }
 
-    // The cost is one function whatever evaluates it: with exact pricing the AVX2 and SSE2 kernels
-    // and the scalar roundedSqEuclidean (through the dense-matrix entry point) give the same pivot
-    // sequence, basis and potentials, bit for bit. Approximate pricing (the default) evaluates one
-    // correctly rounded FMA chain per arc whatever the SIMD width, so its AVX-512 / AVX2 and scalar
-    // paths agree bit for bit too; it reaches the same optimal objective (LEMON's) by another path.
+    // The cost is one function whatever evaluates it: with exact pricing the point-cost kernels of
+    // every SIMD target the CPU has and the scalar roundedSqEuclidean (through the dense-matrix entry
+    // point) give the same pivot sequence, basis and potentials, bit for bit. Approximate pricing
+    // (the default) reaches the same certified optimum (LEMON's) on every target, by whatever path.
     void costKernelsAgree_data() {
         QTest::addColumn<int>("dim");
         QTest::addColumn<int>("n");
@@ -632,25 +636,27 @@ private slots:
                 QCOMPARE(r.basis[k].flow, a.basis[k].flow);
             }
         };
-        tl::TransportSimplexOptions wide, narrow;
-        wide.approximatePricing = narrow.approximatePricing = false;
-        narrow.wideSimd = false;
-        const auto a = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), wide);
-        const auto b = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), narrow);
+        // Exact pricing: the point-cost kernels of every SIMD target give the dense run's pivots,
+        // potentials and basis, bit for bit (simplex_kernels.h: no FMA in the exact cost).
+        // Approximate pricing may take other pivots on targets without FMA, but certifies the
+        // same optimum (checked against LEMON below, on every target).
+        QFETCH_GLOBAL(QString, simd);
+        tl::TransportSimplexOptions exactOpt;
+        exactOpt.approximatePricing = false;
         const auto e = tl::transportSimplex(n, m, c.data(), s.data(), d.data());
-        for (const auto* r : {&a, &b, &e}) {
-            sameRun(*r, a);
+        std::vector<tl::TransportSimplexResult> approxRuns;
+        for (const auto& t : tl::simd::cpuTargets()) {
+            tl::simd::forceTargetForTest(t);
+            const auto a = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), exactOpt);
+            sameRun(a, e);
             if (QTest::currentTestFailed()) return;
+            QVERIFY(a.pivots > 0);
+            QCOMPARE(a.exactPivots, a.pivots);
+            approxRuns.push_back(
+                tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), tl::TransportSimplexOptions{}));
         }
-        QVERIFY(a.pivots > 0);
-        QCOMPARE(a.exactPivots, a.pivots);
-        tl::TransportSimplexOptions approxWide, approxNarrow;
-        approxNarrow.wideSimd = false;
-        const auto aw = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), approxWide);
-        const auto an = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), approxNarrow);
-        sameRun(an, aw);
-        if (QTest::currentTestFailed()) return;
-        QCOMPARE(an.exactPivots, aw.exactPivots);
+        tl::simd::forceTargetForTest(simd.toStdString());
+        const auto aw = tl::transportSimplexSqEuclidean(n, m, dim, x.points.data(), y.points.data(), scale, s.data(), d.data(), tl::TransportSimplexOptions{});
         QVERIFY2(aw.exactPivots < aw.pivots, "approximate pricing entered no arc");
         IntProblem p;
         p.n = n;
@@ -661,6 +667,7 @@ private slots:
         const long long want = lemonObjective(p.n, p.m, p.c, p.s, p.d);
         QCOMPARE(checkIntegerCertificate(p, e), want);
         QCOMPARE(checkIntegerCertificate(p, aw), want);
+        for (const auto& r : approxRuns) QCOMPARE(checkIntegerCertificate(p, r), want);
     }
 
     // Cancellation: a stop requested before the solve returns status cancelled (no plan); the

@@ -11,6 +11,7 @@
 #include <numbers>
 #include <vector>
 
+#include "simd_rows.h"
 #include "gradient_flows/pair_forces.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -78,7 +79,15 @@ private:
     double worstGrad_ = 0;  // max |w_i out_i - dE/dx_i| / scale seen
 
 private slots:
-    void initTestCase() { qInfo() << "SIMD target:" << gf::pairForcesTargetName(); }
+    // Every test function once per SIMD target of this CPU (tests/common/simd_rows.h).
+    void initTestCase_data() { tltest::simdRows(); }
+    void init() {
+        tltest::useSimdRow();
+        QFETCH_GLOBAL(QString, simd);
+        QCOMPARE(QString::fromStdString(gf::pairForcesTargetName()), simd);  // the pair kernels too
+    }
+
+    void initTestCase() { qInfo() << "SIMD target:" << gf::pairForcesTargetName().c_str(); }
 
     void kernelParameters() {
         const auto ar = gf::attractiveRepulsive(4, 2);

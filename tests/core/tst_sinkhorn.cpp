@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "simd_rows.h"
 #include "measure/point_cloud.h"
 #include "ot/exact.h"
 #include "ot/sinkhorn.h"
@@ -99,6 +100,10 @@ private:
     double exact_ = 0, maxC_ = 0;
 
 private slots:
+    // Every test function once per SIMD target of this CPU (tests/common/simd_rows.h).
+    void initTestCase_data() { tltest::simdRows(); }
+    void init() { tltest::useSimdRow(); }
+
     void initTestCase() {
         tl::Rng rng(2024);
         x_ = gaussianCloud(2, 100, rng, true, 0.0);
@@ -172,8 +177,8 @@ private slots:
 
     // <pi_eps, C> is non-decreasing in eps (the entropic optimum trades cost for entropy) and
     // bounded below by the exact W2^2 (pi_eps is a feasible plan, up to the 1e-7 marginal error
-    // times max C); at eps = 0.001 (1e-3 of the cost scale) it is within 1 % of W2^2 (observed
-    // 4e-6 relative: the gap closes like exp(-gap/eps) for a discrete problem).
+    // times max C); at eps = 0.001 (1e-3 of the cost scale) it is within 1e-4 relative of W2^2
+    // (observed 4e-6: the gap closes like exp(-gap/eps) for a discrete problem).
     // The entropic value OT_eps (dual objective) is >= <pi, C> since KL >= 0.
     void costDecreasesToExact() {
         double prev = INFINITY;
@@ -190,7 +195,7 @@ private slots:
             QVERIFY(r.dualObjective >= r.cost - slack);
             prev = r.cost;
         }
-        QVERIFY2(prev - exact_ < 0.01 * exact_, qPrintable(QString("%1 vs exact %2").arg(prev).arg(exact_)));
+        QVERIFY2(prev - exact_ < 1e-4 * exact_, qPrintable(QString("%1 vs exact %2").arg(prev).arg(exact_)));
     }
 
     // eps -> infinity: pi -> a (x) b, so <pi, C> -> sum a_i b_j C_ij; the deviation is
@@ -463,8 +468,12 @@ private slots:
             const auto r = tl::sinkhorn(x, y, o);
             STATUS_IS(r, Converged);
             QVERIFY2(r.marginalError < tol, qPrintable(QString::number(r.marginalError)));
+            // Float: the iterations run in float until float claims convergence; the claim is re-checked
+            // in double, which may finish with a few double iterations (how many depends on float
+            // rounding, so on the SIMD target: 0 on one, 1 on another). The contract: at most 5.
             if (pr == tl::SinkhornPrecision::Float)
-                QVERIFY2(r.floatIterations == r.iterations, qPrintable(QString("%1 of %2 in float").arg(r.floatIterations).arg(r.iterations)));
+                QVERIFY2(r.floatIterations > 0 && r.iterations - r.floatIterations <= 5,
+                         qPrintable(QString("%1 of %2 in float").arg(r.floatIterations).arg(r.iterations)));
             else
                 QCOMPARE(r.floatIterations, 0);
             QVERIFY2(std::abs(r.cost - (double)ref.cost) <= 2 * tol * scale,
