@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/simulate.h"
+#include "cli/stop_signals.h"
 #include "cli/sweep.h"
 #ifdef TL_HAVE_RENDER
 #include "cli/render.h"
@@ -23,6 +24,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/quote.h"
+#include "util/simd.h"
 
 namespace tl::cli {
 
@@ -128,8 +130,8 @@ int cmdOt(const std::vector<std::string>& argv, std::ostream& out, std::ostream&
     if (opt.method == OtMethod::Sinkhorn) {
         j["epsilon"] = eps;
         j["entropic_dual"] = jnum(r.dualObjective);
-        j["simd"] = kernels::simdTargetName();
     }
+    j["simd"] = simd::activeTarget();  // the target the kernels ran on (exact: the simplex's pricing kernels)
     if (opt.method == OtMethod::Exact) j["dual_objective"] = jnum(r.dualObjective);
     if (opt.computePlan) j["plan_entries"] = r.plan.size();
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;  // user text may be invalid UTF-8
@@ -169,7 +171,8 @@ std::string usage() {
        << "  transportlab-cli scenario-reference                   the scenario format and every dynamics parameter (Markdown)\n"
        << "  transportlab-cli kinds                                list measure kinds and keys (Markdown)\n"
        << "  transportlab-cli --version | --help | help SUBCOMMAND\n"
-       << "Exit status: 0 success, 1 error (one line on stderr), 2 unknown command or stray argument.\n";
+       << "Exit status: 0 success, 1 error (one line on stderr), 2 unknown command or stray argument,\n"
+       << "             130 / 143 stopped by SIGINT / SIGTERM (nothing written).\n";
     return os.str();
 }
 
@@ -201,6 +204,13 @@ bool isCommand(const std::string& cmd) { return cmd == "sweep" || !synopsisOf(cm
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    // TL_SIMD (util/simd.h) is checked before anything else: a bad value writes nothing.
+    try {
+        simd::configure();
+    } catch (const Error& e) {
+        err << "error: " << oneLine(e.what()) << "\n";
+        return 2;
+    }
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         // `help SUB` is `SUB --help`; anything else after it is refused like any stray argument.
         if (args.size() == 2 && isCommand(args[1])) return runCli({args[1], "--help"}, out, err);
@@ -220,7 +230,7 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     try {
         if (cmd == "--version") {
             if (!rest.empty()) throw UsageError("unexpected argument " + tl::quoted(rest.front()) + " after --version");
-            out << "transportlab-cli " << kVersion << "\n";
+            out << "transportlab-cli " << kVersion << " (simd: " << simd::activeTarget() << ")\n";
             return 0;
         }
         if (cmd == "ot") return cmdOt(rest, out, err);
@@ -258,6 +268,9 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     } catch (const UsageError& e) {
         err << "error: " << oneLine(e.what()) << "\n";
         return 2;
+    } catch (const Interrupted& e) {
+        err << "error: " << oneLine(e.what()) << "\n";
+        return e.exitCode();
     } catch (const Error& e) {
         err << "error: " << oneLine(e.what()) << "\n";
         return 1;

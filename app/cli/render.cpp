@@ -100,7 +100,10 @@ int cmdRender(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     const auto t1 = std::chrono::steady_clock::now();
     const ui::RunSnapshot run = ui::RunSnapshot::of(runner);
     const bool ok = ui::renderAnimation(run, path, s, [](int, int) { return !StopSignals::requested(); });
-    if (!ok) throw Error("interrupted: nothing was written");
+    if (!ok) {
+        StopSignals::check();  // a signal: Interrupted (exit 130 / 143)
+        throw Error("interrupted: nothing was written");
+    }
     const auto t2 = std::chrono::steady_clock::now();
     const double renderSeconds = std::chrono::duration<double>(t2 - t1).count();
     const int frames = ui::renderFrameCount(scenario, s);

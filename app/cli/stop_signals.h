@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include <chrono>
+#include <string>
 
 #include "engine/runner.h"
 #include "util/error.h"
@@ -13,12 +14,26 @@
 namespace tl::cli {
 
 inline std::atomic<bool> gStopRequested{false};
-extern "C" inline void onStopSignal(int) { gStopRequested = true; }
+inline std::atomic<int> gStopSignal{0};
+extern "C" inline void onStopSignal(int sig) {
+    gStopSignal = sig;
+    gStopRequested = true;
+}
+
+// What a command throws once a signal stopped it: runCli prints one line and exits 128 + signal
+// (130 for SIGINT, 143 for SIGTERM), as a shell reports a process killed by it.
+struct Interrupted : Error {
+    int signal;
+    explicit Interrupted(int sig)
+        : Error(std::string("interrupted by ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": nothing was written"), signal(sig) {}
+    int exitCode() const { return 128 + signal; }
+};
 
 class StopSignals {
 public:
     StopSignals() {
         gStopRequested = false;
+        gStopSignal = 0;
         int_ = std::signal(SIGINT, onStopSignal);
         term_ = std::signal(SIGTERM, onStopSignal);
     }
@@ -30,12 +45,13 @@ public:
     StopSignals& operator=(const StopSignals&) = delete;
     static bool requested() { return gStopRequested; }
     static void check() {
-        if (gStopRequested) throw Error("interrupted: nothing was written");
+        if (gStopRequested) throw Interrupted(gStopSignal ? gStopSignal.load() : SIGINT);
     }
-    // Waits until `runner` is idle, polling the flag every 100 ms; a signal cancels the run and, once
-    // the runner has stopped, throws "interrupted: nothing was written".
+    // Waits until `runner` is idle, polling the flag every 10 ms; a signal cancels the run (which
+    // stops within one chunk of its parallel loops) and, once the runner has stopped, throws
+    // Interrupted.
     static void wait(Runner& runner) {
-        while (!runner.waitIdle(std::chrono::milliseconds(100))) {
+        while (!runner.waitIdle(std::chrono::milliseconds(10))) {
             if (requested()) {
                 runner.cancel();
                 runner.waitIdle();

@@ -7,6 +7,7 @@
 #include "engine/metrics.h"
 #include "measure/spec.h"
 #include "util/error.h"
+#include "util/parallel.h"
 
 namespace tl {
 
@@ -364,6 +365,9 @@ void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token
     const bool haveTarget = !target_->cloud.empty();
     RunContext ctx;
     ctx.stop = runStop.get_token();
+    // Every parallel loop of this run (field evaluations, kernel reductions, Sinkhorn passes, the
+    // divergence metric) stops within one chunk of a cancel (tl::Cancelled, caught below).
+    const CancelScope cancelScope(ctx.stop);
     ctx.threads = threads_;
     ctx.baseDir = scenario_.baseDir;
     {
@@ -418,6 +422,8 @@ void Runner::runPanel(const std::shared_ptr<Panel>& panel, const std::stop_token
         summary = info->make()->run(*source_, *target_, spec.params, times, ctx);
         if (summary.cancelled || ctx.cancelled()) state = PanelState::Cancelled;
         else if (emitted != times.size()) throw Error(spec.dynamics + ": produced " + std::to_string(emitted) + " of " + std::to_string(times.size()) + " frames");
+    } catch (const Cancelled&) {
+        state = PanelState::Cancelled;  // a parallel loop stopped mid-way (cancelScope)
     } catch (const std::exception& e) {
         state = ctx.cancelled() ? PanelState::Cancelled : PanelState::Failed;
         error = e.what();

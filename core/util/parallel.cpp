@@ -18,6 +18,14 @@ int resolveThreads(int requested) {
 }
 
 namespace {
+thread_local const std::stop_token* tlCancel = nullptr;
+}  // namespace
+
+CancelScope::CancelScope(std::stop_token stop) : stop_(std::move(stop)), outer_(tlCancel) { tlCancel = &stop_; }
+CancelScope::~CancelScope() { tlCancel = outer_; }
+std::stop_token currentCancelToken() { return tlCancel ? *tlCancel : std::stop_token(); }
+
+namespace {
 
 // Workers wait for a job; a job is a shared chunk counter plus a body.
 class Pool {
@@ -37,6 +45,7 @@ public:
         job.n = n;
         job.chunk = chunk;
         job.body = &body;
+        job.stop = currentCancelToken();
         {
             std::lock_guard<std::mutex> lk(m_);
             job_ = &job;
@@ -50,6 +59,7 @@ public:
         job_ = nullptr;
         lk.unlock();
         if (job.error) std::rethrow_exception(job.error);
+        if (job.cancelled.load()) throw Cancelled();
     }
 
     ~Pool() {
@@ -66,6 +76,8 @@ private:
         std::size_t n = 0, chunk = 1;
         const std::function<void(std::size_t, std::size_t)>* body = nullptr;
         std::atomic<std::size_t> next{0};
+        std::stop_token stop;  // the caller's CancelScope: checked before every chunk
+        std::atomic<bool> cancelled{false};
         int activeHelpers = 0;  // guarded by m_
         std::exception_ptr error;
         std::mutex errorMutex;
@@ -96,6 +108,11 @@ private:
 
     static void work(Job& job) {
         for (;;) {
+            if (job.stop.stop_requested()) {
+                job.cancelled.store(true);
+                job.next.store(job.n);
+                return;
+            }
             const std::size_t b = job.next.fetch_add(job.chunk);
             if (b >= job.n) return;
             const std::size_t e = std::min(job.n, b + job.chunk);
@@ -153,7 +170,12 @@ void parallelFor(std::size_t n, std::size_t chunk, int threads,
     const std::size_t chunks = (n + chunk - 1) / chunk;
     threads = static_cast<int>(std::min<std::size_t>(threads, chunks));
     if (threads <= 1) {
-        body(0, n);
+        const std::stop_token stop = currentCancelToken();
+        if (!stop.stop_possible()) return body(0, n);
+        for (std::size_t b = 0; b < n; b += chunk) {  // chunk by chunk, to stop between them
+            if (stop.stop_requested()) throw Cancelled();
+            body(b, std::min(n, b + chunk));
+        }
         return;
     }
     Pool::instance().run(n, chunk, threads, body);

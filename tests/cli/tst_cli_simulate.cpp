@@ -154,15 +154,17 @@ private slots:
     void targetFreePresets_data() {
         QTest::addColumn<QString>("preset");
         const QDir dir(QStringLiteral(TL_SOURCE_DIR "/resources/scenarios"));
-        for (const QString& f : dir.entryList({"*.json"}, QDir::Files))
+        for (const QString& f : dir.entryList({"*.json"}, QDir::Files)) {
+#ifdef TL_SANITIZED
+            // 10^4 tokens take minutes under ASan: the sanitized build runs the same dynamics on
+            // tokens_beta1_vs_beta9.json, which is smaller (the Release build runs both).
+            if (f == "tokens_10k.json") continue;
+#endif
             if (!targetOf(dir.filePath(f))) QTest::newRow(qPrintable(f)) << dir.filePath(f);
+        }
     }
     void targetFreePresets() {
         QFETCH(QString, preset);
-#ifdef TL_SANITIZED
-        // 10^4 tokens take minutes under ASan; tokens_beta1_vs_beta9.json runs the same dynamics smaller.
-        if (preset.endsWith("/tokens_10k.json")) QSKIP("10^4 tokens: run in the normal build (too slow under ASan)");
-#endif
         const QString out = freshDir() + "/out";
         const Run r = runCli({"simulate", preset, "--out", out, "--threads", "2"});
         QVERIFY2(r.exitCode == 0, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(QString::fromUtf8(r.err))));
@@ -373,7 +375,8 @@ private slots:
         r.out = p.readAllStandardOutput();
         r.err = p.readAllStandardError();
         qInfo("after signal %d: exit %d, %s", signal, r.exitCode, r.err.trimmed().constData());
-        checkError(r, {"interrupted"}, out);
+        checkError(r, {"interrupted by " + QString(signal == SIGINT ? "SIGINT" : "SIGTERM")}, out);
+        QCOMPARE(r.exitCode, 128 + signal);  // as a shell reports it: 130, 143
         QVERIFY(!QFileInfo::exists(out));
     }
 

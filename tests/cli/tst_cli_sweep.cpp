@@ -105,9 +105,9 @@ private:
     }
     // The error contract: exit 1, nothing on stdout, one line "error: ..." containing every `expect`,
     // and `dir` holds exactly `before` (nothing written, no temporaries).
-    void checkError(const Run& r, const QStringList& expect, const QString& dir, const QStringList& before) {
+    void checkError(const Run& r, const QStringList& expect, const QString& dir, const QStringList& before, int exitCode = 1) {
         const QString err = QString::fromUtf8(r.err).trimmed();
-        QVERIFY2(r.exitCode == 1, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(err)));
+        QVERIFY2(r.exitCode == exitCode, qPrintable(QString("exit %1, stderr: %2").arg(r.exitCode).arg(err)));
         QVERIFY2(r.out.isEmpty(), qPrintable("stdout: " + QString::fromUtf8(r.out)));
         QVERIFY2(err.startsWith("error: ") && !err.contains('\n'), qPrintable("stderr: " + err));
         for (const QString& e : expect) QVERIFY2(err.contains(e), qPrintable(QString("'%1' not in: %2").arg(e, err)));
@@ -334,7 +334,7 @@ private slots:
         QCOMPARE(readAll(dir + "/merged.csv"), readAll(dir + "/once.csv"));
 
         const QString bash = QStandardPaths::findExecutable("bash");
-        if (bash.isEmpty()) QSKIP("no bash: the Slurm script is not run");
+        if (bash.isEmpty()) TL_REQUIRE_OR_SKIP("no bash: the Slurm script is not run");
         const QByteArray part1 = readAll(jobs + "/part_001.csv");
         QVERIFY(QFile::remove(jobs + "/part_001.csv"));
         QProcess p;
@@ -347,6 +347,35 @@ private slots:
         QVERIFY(p.waitForFinished(60000));
         QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
         QCOMPARE(readAll(jobs + "/part_001.csv"), part1);
+    }
+
+    // GNU parallel for real: the emitted commands.txt run as HOW.txt says (`parallel --halt now,fail=1 <
+    // commands.txt` in the jobs folder, two at a time, transportlab-cli on PATH), then --merge: the
+    // merged table equals the local one-shot sweep's, value for value (byte for byte).
+    void gnuParallelRunsTheEmittedJobs() {
+        const QString parallel = QStandardPaths::findExecutable("parallel");
+        if (parallel.isEmpty()) TL_REQUIRE_OR_SKIP("GNU parallel is not installed; scripts/install-deps.sh installs it");
+        const QString dir = freshDir();
+        const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=60,seed=5", "frames": 5, "duration": 0.5,
+            "panels": [{"dynamics": "interacting-particles", "steps": 40}]})");
+        const QString jobs = dir + "/jobs";
+        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:5", "--metric", "mean_radius", "--emit-jobs", jobs, "--out", dir + "/merged.csv"}));
+        QVERIFY(readAll(jobs + "/HOW.txt").contains("parallel --halt now,fail=1 < commands.txt"));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("PATH", QFileInfo(QStringLiteral(TL_CLI_PATH)).absolutePath() + ":" + env.value("PATH"));
+        p.setProcessEnvironment(env);
+        p.setWorkingDirectory(jobs);
+        p.setStandardInputFile(jobs + "/commands.txt");
+        p.start(parallel, {"--will-cite", "--jobs", "2", "--halt", "now,fail=1"});
+        QVERIFY(p.waitForFinished(120000 * kSlowdown));
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, p.readAllStandardError().constData());
+        QStringList parts;
+        for (int i = 0; i < 5; ++i) parts << QString("%1/part_%2.csv").arg(jobs).arg(i, 3, 10, QChar('0'));
+        for (const QString& f : parts) QVERIFY2(QFile::exists(f), qPrintable(f));
+        checkOk(runCli(QStringList{"sweep", "--merge", dir + "/merged.csv"} + parts));
+        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:5", "--metric", "mean_radius", "--out", dir + "/once.csv", "--threads", "1"}));
+        QCOMPARE(readAll(dir + "/merged.csv"), readAll(dir + "/once.csv"));
     }
 
     // --merge of two parts (given in reverse order) equals the one-shot sweep byte for byte; with --png.
@@ -468,7 +497,7 @@ private slots:
         r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
         r.out = p.readAllStandardOutput();
         r.err = p.readAllStandardError();
-        checkError(r, {"interrupted"}, dir, before);
+        checkError(r, {"interrupted by " + QString(signal == SIGINT ? "SIGINT" : "SIGTERM")}, dir, before, 128 + signal);
     }
 };
 
