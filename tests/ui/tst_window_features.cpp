@@ -1626,6 +1626,85 @@ private slots:
             for (int j = 0; j < 8; ++j) QVERIFY(tl::ui::componentColor(k) != tl::ui::panelColor(j));
         }
     }
+    // Issue 18 §5, the monkey's SIGSEGV: a measure field edited, then the focus moved away by a click.
+    // The field's editingFinished (emitted inside QLineEdit::focusOutEvent) commits the new measure;
+    // the window restarts with it and the dock shows the new scenario, all inside that focusOutEvent.
+    // The picker rebuilt its fields there (QFormLayout::removeRow, a synchronous delete) and the
+    // field's focusOutEvent went on in freed memory. The sequence by mouse clicks and keys: the edited
+    // field survives (same kind: reused), the scenario has the new value, and neither that nor a kind
+    // change, nor a panel's dynamics change while a form widget has the focus, leaves the application's
+    // focus widget pointing at a deleted widget (the next click would send it a FocusOut).
+    void measureFieldEditedThenFocusMoved() {
+        CompareWindow w(tinyScenario());
+        CHECK(showAndCompute(w, QSize(1100, 700)));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        // every widget of the dock now, by address: after a rebuild and the deferred deletes, the
+        // focus widget must not be the address of one that is gone
+        std::vector<std::pair<QPointer<QWidget>, QWidget*>> before;
+        auto snapshot = [&] {
+            before.clear();
+            for (QWidget* c : w.findChildren<QWidget*>()) before.emplace_back(c, c);
+        };
+        auto noDanglingFocus = [&](const char* step) {
+            QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+            QApplication::processEvents();
+            QWidget* f = QApplication::focusWidget();
+            int gone = 0;
+            for (const auto& [alive, raw] : before)
+                if (!alive) {
+                    ++gone;
+                    if (f == raw) return QString("%1: the focus widget was deleted").arg(step);
+                }
+            qInfo("%s: %d widgets retired, focus on %s", step, gone, f ? f->metaObject()->className() : "nothing");
+            return QString();
+        };
+        tl::ui::MeasurePicker* src = w.sourcePicker();
+        auto* n = src->findChild<QLineEdit*>("n");
+        QVERIFY(n);
+        const QPointer<QLineEdit> field(n);
+        snapshot();
+        QTest::mouseClick(n, Qt::LeftButton);
+        QCOMPARE(QApplication::focusWidget(), static_cast<QWidget*>(n));
+        n->selectAll();
+        QTest::keyClicks(n, "250");
+        auto* frames = w.findChild<QSpinBox*>("frames");
+        QVERIFY(frames);
+        QTest::mouseClick(frames, Qt::LeftButton);  // focus out: commit, restart, the dock shows the scenario
+        QString err = noDanglingFocus("field edited, focus moved");
+        QVERIFY2(err.isEmpty(), qPrintable(err));
+        QVERIFY2(QString::fromStdString(w.scenario().source).contains("n=250"), w.scenario().source.c_str());
+        QVERIFY(field);  // the same kind: the field is reused, not rebuilt
+        QCOMPARE(field->text(), QString("250"));
+        QTest::keyClick(frames, Qt::Key_Up);  // the application goes on taking input
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+
+        // a kind change while a field has the focus: the old fields go, by the event loop
+        auto* seed = src->findChild<QLineEdit*>("seed");
+        QVERIFY(seed);
+        snapshot();
+        QTest::mouseClick(seed, Qt::LeftButton);
+        QTest::keyClicks(seed, "7");
+        src->findChild<QComboBox*>("kind")->setCurrentText("ring");
+        err = noDanglingFocus("kind changed");
+        QVERIFY2(err.isEmpty(), qPrintable(err));
+        QVERIFY2(QString::fromStdString(w.scenario().source).startsWith("ring:"), w.scenario().source.c_str());
+        QTest::mouseClick(frames, Qt::LeftButton);
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+
+        // a panel's dynamics changed from the keyboard on its own combo box: its form is rebuilt
+        auto* dyn = w.findChildren<QComboBox*>("dynamics").value(0);
+        QVERIFY(dyn);
+        snapshot();
+        dyn->setFocus(Qt::TabFocusReason);
+        QTest::keyClick(dyn, Qt::Key_Down);
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+        err = noDanglingFocus("dynamics changed");
+        QVERIFY2(err.isEmpty(), qPrintable(err));
+        QTest::mouseClick(frames, Qt::LeftButton);
+        QTest::keyClick(frames, Qt::Key_Down);
+        QVERIFY(waitUntil([&] { return w.computationFinished(); }, 60000));
+    }
 };
 
 QTEST_MAIN(TestWindowFeatures)

@@ -1,5 +1,6 @@
 #include "widgets/measure_picker.h"
 
+#include <QApplication>
 #include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
@@ -33,6 +34,7 @@ struct MeasurePicker::Impl {
     QWidget* keysBox = nullptr;
     QFormLayout* keys = nullptr;
     std::map<std::string, QLineEdit*> fields;
+    QString fieldsKind;  // the kind the fields were built for
     QLabel* preview = nullptr;
     QLabel* message = nullptr;
     QString spec, baseDir, error;
@@ -91,9 +93,34 @@ bool MeasurePicker::acceptsFile(const QString& path) {
 QString MeasurePicker::spec() const { return d_->spec; }
 QString MeasurePicker::error() const { return d_->error; }
 
+// The fields of one kind, emptied; built anew only when the kind changes. Never deleted at once:
+// setSpec runs inside a field's own editingFinished, emitted from QLineEdit::focusOutEvent (a field
+// edited, then the focus moved: commit -> specChanged -> the window's new scenario -> setSpec), and a
+// synchronous QFormLayout::removeRow deleted that field there; focusOutEvent then went on in freed
+// memory (the monkey's SIGSEGV in QWidget::focusOutEvent, issue 18). The old rows are silenced,
+// unfocused, hidden and left to the event loop to delete.
 void MeasurePicker::rebuildKeys(const QString& kind) {
-    while (d_->keys->rowCount() > 0) d_->keys->removeRow(0);
+    if (kind == d_->fieldsKind && !d_->fields.empty()) {
+        for (auto& [name, field] : d_->fields) field->clear();
+        return;
+    }
+    QWidget* focus = QApplication::focusWidget();
+    while (d_->keys->rowCount() > 0) {
+        const QFormLayout::TakeRowResult row = d_->keys->takeRow(0);
+        for (QLayoutItem* item : {row.labelItem, row.fieldItem}) {
+            if (!item) continue;
+            if (QWidget* w = item->widget()) {
+                w->blockSignals(true);
+                for (QObject* o : w->findChildren<QObject*>()) o->blockSignals(true);
+                if (focus && (w == focus || w->isAncestorOf(focus))) focus->clearFocus();
+                w->hide();
+                w->deleteLater();
+            }
+            delete item;  // the layout item only; its widget goes with deleteLater
+        }
+    }
     d_->fields.clear();
+    d_->fieldsKind = kind;
     auto addField = [&](const std::string& name, const QString& placeholder, const QString& help, bool file) {
         auto* e = new QLineEdit(d_->keysBox);
         e->setObjectName(QString::fromStdString(name));

@@ -64,6 +64,7 @@ ScenarioDock::ScenarioDock(QWidget* parent) : QDockWidget("Scenario", parent) {
     auto* framesRow = new QHBoxLayout;
     framesRow->addWidget(new QLabel("frames", sw));
     frames_ = new QSpinBox(sw);
+    frames_->setObjectName("frames");
     frames_->setRange(2, 2001);
     frames_->setKeyboardTracking(false);
     frames_->setToolTip("Frames per run, at uniform times from t = 0 to t = duration");
@@ -108,9 +109,27 @@ void ScenarioDock::showScenario(const Scenario& s) {
                     (s.description.empty() ? QString() : "<br>" + QString::fromStdString(s.description).toHtmlEscaped()));
 }
 
-void ScenarioDock::showPanels(const Scenario& s) {
-    for (auto& e : editors_) delete e.box;
+// The old forms go, but not at once: showPanels is often called from inside a signal of one of
+// their own widgets (a title's editingFinished, emitted from QLineEdit::focusOutEvent; a combo box's
+// currentTextChanged; a spin box's valueChanged), and deleting that widget there returned into a
+// destroyed object (the monkey's SIGSEGV in focusOutEvent, issue 18). So: silence the old widgets
+// (their signals would name panels that no longer exist), move the focus out of them, hide them and
+// let the event loop delete them.
+void ScenarioDock::retireEditors() {
+    QWidget* focus = QApplication::focusWidget();
+    for (auto& e : editors_) {
+        for (QObject* o : e.box->findChildren<QObject*>()) o->blockSignals(true);
+        e.box->blockSignals(true);
+        if (focus && e.box->isAncestorOf(focus)) focus->clearFocus();
+        editorsLayout_->removeWidget(e.box);
+        e.box->hide();
+        e.box->deleteLater();
+    }
     editors_.clear();
+}
+
+void ScenarioDock::showPanels(const Scenario& s) {
+    retireEditors();
     const int n = static_cast<int>(s.panels.size());
     for (int k = 0; k < n; ++k) {
         const PanelSpec& spec = s.panels[static_cast<std::size_t>(k)];

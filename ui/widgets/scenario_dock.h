@@ -53,6 +53,7 @@ signals:
     void panelTitleEdited(int panel, const QString& title);
 
 private:
+    void retireEditors();
     struct PanelEditor {
         QGroupBox* box = nullptr;
         QLineEdit* title = nullptr;
