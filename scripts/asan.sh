@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
 # Builds core, transportlab-cli and the core + cli tests with AddressSanitizer + UndefinedBehaviorSanitizer
-# (GCC, -O2 -g, -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined;
-# no GUI) in build-asan/, and runs ctest on the labels core and cli (tst_cli_hostile's fuzz corpus
-# included). Zero reports required: every process (tests and the CLI they start) writes its ASan /
-# LSan / UBSan reports to build-asan/sanitizer-logs/, and any file there fails the step, even when the
-# test that started the process passed. LSan suppressions (third-party code only) are in
-# scripts/lsan.supp, documented there. A canary (tests/asan/asan_canary.cpp) first proves that a heap
-# overflow, a signed overflow and a leak are reported under exactly these settings. GUI tests are not
-# run under ASan (docs/sanitizers.md says why).
+# (clang, -O2 -g, -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined,
+# plus libFuzzer's coverage instrumentation, so scripts/fuzz.sh reuses the same objects; no GUI) in
+# build-san/ (scripts/lib.sh: tl_configure_sanitized), and runs ctest on the labels core and cli
+# (tst_cli_hostile's fuzz corpus included). Zero reports required: every process (tests and the CLI
+# they start) writes its ASan / LSan / UBSan reports to build-san/sanitizer-logs/, and any file there
+# fails the step, even when the test that started the process passed. LSan suppressions (third-party
+# code only) are in scripts/lsan.supp, documented there. A canary (tests/asan/asan_canary.cpp) first
+# proves that a heap overflow, a signed overflow and a leak are reported under exactly these settings.
+# GUI tests are not run under ASan (docs/sanitizers.md says why). The tests know they are sanitized
+# (TL_SANITIZED): numerics-heavy ones use smaller problems, and ctest's per-test timeouts are 4x.
 # Environment: TL_ASAN_JOBS (build and ctest parallelism, default 2). Extra arguments go to ctest
 # (e.g. -R tst_measure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+source scripts/lib.sh
 jobs=${TL_ASAN_JOBS:-2}
-build=build-asan
-# -O2, not -O1: at -O1 the Eigen-heavy tests ran 20-25x slower than in Release (too slow for CI); -O2
-# still instruments every memory access and UB check.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g -DNDEBUG" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g -DNDEBUG" -DTL_SANITIZE_ADDRESS=ON -DTL_BUILD_GUI=OFF >/dev/null
+build=$TL_SAN_BUILD
+tl_configure_sanitized
 targets=(transportlab-cli asan_canary)
 for src in tests/core/tst_*.cpp tests/cli/tst_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
@@ -54,7 +54,7 @@ echo "asan: canary overflow, UB and leak reported as expected"
 
 # 2. The core and cli tests: zero reports.
 set +e
-(cd "$build" && ctest -L 'core|cli' -j"$jobs" --output-on-failure --timeout 1800 "$@")
+(cd "$build" && ctest -L 'core|cli' -j"$jobs" --output-on-failure "$@")
 rc=$?
 set -e
 reports=$(find "$logs" -type f | sort)

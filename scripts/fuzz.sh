@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz (clang, -fsanitize=fuzzer,address,undefined; core only,
-# no GUI) in build-fuzz/ and runs each for a bounded time: fuzz_spec (measure SPEC parser), fuzz_csv
+# no GUI) in build-san/, the folder scripts/asan.sh builds (tl_core's objects are shared), and runs each for a bounded time: fuzz_spec (measure SPEC parser), fuzz_csv
 # (CSV point clouds), fuzz_pgm (PGM images), fuzz_scenario (scenario JSON). Each starts from its seeds
 # in tests/fuzz/corpus (file name prefix = target: spec_, csv_, pgm_, scenario_), the presets and
-# images in resources/, and what earlier runs found (build-fuzz/corpus/<target>, kept between runs),
+# images in resources/, and what earlier runs found (build-san/corpus/<target>, kept between runs),
 # with a dictionary made from docs/measures.md and docs/scenarios.md (generated from the declarations).
 # Any crash, leak, UBSan report, timeout (> 10 s on one input) or memory blow-up (> 2 GB) fails the
-# step; the input is saved as build-fuzz/artifacts/<target>-crash-*: copy it to
+# step; the input is saved as build-san/artifacts/<target>-crash-*: copy it to
 # tests/fuzz/corpus/<target>_<what>.<ext> so tst_cli_hostile replays it through the CLI.
 # Environment: TL_FUZZ_SECONDS (per target, default 30), TL_FUZZ_JOBS (build parallelism, default 2),
 # TL_FUZZ_TARGETS (default "spec csv pgm scenario"), TL_FUZZ_STRICT=1 (fuzz_scenario also requires
@@ -14,14 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+source scripts/lib.sh
 jobs=${TL_FUZZ_JOBS:-2}
 seconds=${TL_FUZZ_SECONDS:-30}
 targets=${TL_FUZZ_TARGETS:-spec csv pgm scenario}
-build=build-fuzz
-
-# -O1 -g, assertions on (NDEBUG unset): an assert is one more oracle.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTL_FUZZ=ON -DTL_BUILD_GUI=OFF -DTL_BUILD_TESTS=OFF >/dev/null
+build=$TL_SAN_BUILD
+tl_configure_sanitized
 build_targets=()
 for t in $targets; do build_targets+=("fuzz_$t"); done
 cmake --build "$build" -j"$jobs" --target "${build_targets[@]}"

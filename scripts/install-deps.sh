@@ -4,13 +4,14 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkgconf ninja-build
+  build-essential cmake pkgconf ninja-build ccache
   qt6-base-dev libqt6opengl6-dev libgl-dev qt6-qpa-plugins
   libvtk9-dev libeigen3-dev libhwy-dev liblemon-dev nlohmann-json3-dev libfftw3-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
-  xvfb xauth x11-utils libxcb1-dev
+  xvfb xauth x11-utils libxcb1-dev xdotool
   clang libclang-rt-14-dev llvm
   python3 python3-numpy python3-pot python3-vtk9
+  parallel
 )
 
 missing=()

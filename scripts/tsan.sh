@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+source scripts/lib.sh
+tl_fresh_if_generator_changed build-tsan
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTL_SANITIZE_THREAD=ON -DTL_BUILD_GUI=OFF
 cmake --build build-tsan -j"$jobs" --target tst_engine tst_tsan_canary

@@ -338,36 +338,7 @@ private slots:
         QCOMPARE(dirEntries(seq).size(), 4);
         QCOMPARE(dirEntries(tmp.path()), (QStringList{"movie.mp4", "seq"}));
     }
-
-    // Encode throughput at 1280x720 (what an HD export costs per frame), ~2000 moving dots per frame.
-    void throughput720p() {
-        const int w = 1280, h = 720, n = 60;
-        std::vector<QImage> frames;
-        tl::Rng rng(5);
-        std::vector<QPointF> dots(2000);
-        for (auto& p : dots) p = QPointF(rng.uniform(0, w), rng.uniform(0, h));
-        for (int k = 0; k < 12; ++k) {
-            QImage img(w, h, QImage::Format_RGB32);
-            img.fill(kBackground);
-            QPainter p(&img);
-            p.setRenderHint(QPainter::Antialiasing);
-            p.setPen(Qt::NoPen);
-            p.setBrush(QColor(90, 170, 255));
-            for (const auto& d : dots) p.drawEllipse(d + QPointF(4.0 * k, 2.0 * k), 3.0, 3.0);
-            frames.push_back(img);
-        }
-        QTemporaryDir tmp;
-        for (const char* name : {"hd.mp4", "hd.gif", "hd/"}) {
-            QElapsedTimer t;
-            t.start();
-            AnimationWriter writer((tmp.path() + "/" + name).toStdString(), w, h, 30);
-            for (int k = 0; k < n; ++k) writer.addFrame(frames[k % frames.size()]);
-            writer.finish();
-            const double s = t.nsecsElapsed() * 1e-9;
-            qInfo("%s 1280x720: %d frames in %.2f s = %.1f frames/s", name, n, s, n / s);
-        }
-        QCOMPARE(tltest::probeVideo(tmp.path() + "/hd.mp4").value("nb_read_frames").toString(), QString::number(n));
-    }
+    // (Encode throughput lives in bench/: transportlab-encodebench.)
 };
 
 QTEST_GUILESS_MAIN(TestAnimationWriter)
