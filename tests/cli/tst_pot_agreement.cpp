@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "test_support.h"
 #include "measure/csv.h"
 #include "util/rng.h"
 
@@ -75,7 +76,7 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(dir_.isValid());
-        if (!havePot()) QSKIP("POT (python3-pot) is not installed; scripts/install-deps.sh installs it");
+        if (!havePot()) TL_REQUIRE_OR_SKIP("POT (python3-pot) is not installed; scripts/install-deps.sh installs it");
     }
 
     void exactMatchesPot_data() {

@@ -19,6 +19,17 @@
 
 #include <string>
 
+// A missing optional dependency (POT, python3-vtk9, an X server, bash): the test skips, saying what
+// is missing, or fails under TL_REQUIRE_ALL=1 (set by .ci/run and scripts/test.sh), so that CI never
+// passes a check it did not run. Use only for what the machine lacks, never for a build option.
+#define TL_REQUIRE_OR_SKIP(why)                                                                               \
+    do {                                                                                                      \
+        const QString tlWhy_ = (why);                                                                         \
+        if (qEnvironmentVariableIntValue("TL_REQUIRE_ALL") == 1)                                              \
+            QFAIL(qPrintable("TL_REQUIRE_ALL=1 and a dependency is missing: " + tlWhy_));                     \
+        QSKIP(qPrintable(tlWhy_));                                                                            \
+    } while (0)
+
 namespace tltest {
 
 #ifdef TL_SANITIZED

@@ -118,6 +118,16 @@ double checkGeodesic(const tl::eulerian::BenamouBrenierResult& r, const Gaussian
     const double covErr = (C - gp.covAt(0.5)).norm() / gp.covAt(0.5).norm();
     const double meanErr = (m - gp.meanAt(0.5)).norm();
     const double energyErr = std::abs(r.kineticEnergy - gp.w2) / gp.w2;
+    // The same against the grid's own end densities (Gaussians cut to the box and sampled on cells):
+    // W2^2 between the Gaussians with their moments.
+    Eigen::Vector2d ma, mb;
+    Eigen::Matrix2d Ca, Cb;
+    moments(r.densities.front(), ma, Ca);
+    moments(r.densities.back(), mb, Cb);
+    const Eigen::Matrix2d ra = sqrtm(Ca);
+    const double w2Grid = (ma - mb).squaredNorm() + (Ca + Cb - 2 * sqrtm(ra * Cb * ra)).trace();
+    const double energyErrGrid = std::abs(r.kineticEnergy - w2Grid) / w2Grid;
+    qInfo("%s: kinetic energy %.6f vs W2^2 of the grid's end moments %.6f (%.2e relative)", label, r.kineticEnergy, w2Grid, energyErrGrid);
     qInfo("%s: t = 0.5 covariance error %.2f %%, mean error %.1e; kinetic energy %.5f vs Bures W2^2 %.5f (%.2f %%); "
           "max |mass - 1| %.1e, min density %.1e, clipped %.1e",
           label, 100 * covErr, meanErr, r.kineticEnergy, gp.w2, 100 * energyErr, worstMass, minValue, r.clippedMass);
@@ -125,7 +135,10 @@ double checkGeodesic(const tl::eulerian::BenamouBrenierResult& r, const Gaussian
           "full-grid iteration, Poisson %.0f %% of the iteration time",
           label, r.levels, r.coarseIterations, r.iterations, r.primalResidual, r.dualResidual, int(r.converged), r.seconds,
           1e3 * r.secondsPerIteration, 100 * r.poissonFraction);
-    if (worstMass > 1e-6 || minValue < 0 || energyErr > 0.05 || meanErr > 0.02) return 1e9;
+    // Kinetic energy vs Bures W2^2 within 5e-3 relative (observed 9e-4 on 64^2 x 32 and 128^2 x 64
+    // alike, and the same against W2^2 of the grid's own end moments: a bias of the discretisation
+    // that refining does not remove, so 5e-4 would fail a correct solver).
+    if (worstMass > 1e-6 || minValue < 0 || energyErr > 5e-3 || meanErr > 0.02) return 1e9;
     return covErr;
 }
 
@@ -244,8 +257,9 @@ private slots:
         QCOMPARE(dm.floorFaces, 0);
         const double resLs = tl::eulerian::continuityResidual(rho, dr, ls);
         const double resDm = tl::eulerian::continuityResidual(rho, dr, dm);
-        QVERIFY2(resLs < 0.01, qPrintable(QString::number(resLs)));
-        QVERIFY2(resDm < 0.01, qPrintable(QString::number(resDm)));
+        // Continuity on the faces at the solver's tolerance (observed 8e-11 and 6e-14).
+        QVERIFY2(resLs < 1e-9, qPrintable(QString::number(resLs)));
+        QVERIFY2(resDm < 1e-9, qPrintable(QString::number(resDm)));
         // least squares has the smaller kinetic energy, on the faces (where it is the exact minimiser) and
         // from the cell-centred fields
         QVERIFY(ls.kineticEnergy <= dm.kineticEnergy);

@@ -52,6 +52,13 @@ std::string between(const std::string& panel) {
     return "{\"source\": \"" + kSource + "\", \"target\": \"" + kTarget + "\", \"frames\": 5, \"panels\": [" + panel + "]}";
 }
 
+// McCann's closed forms on the 64^2 x 32 grid (benamouBrenierFollowsTheBuresGeodesic).
+// Observed: entropy 0.0195 (absolute), int rho^2 4.0 % (the grid solution is slightly diffused
+// between the ends, where the end frames are exact). A plain blend (1 - t) rho0 + t rho1, which is
+// convex too, misses both by far more (checked in the test: it must fail these tolerances).
+constexpr double kEntropyTol = 0.1;
+constexpr double kU2Tol = 0.2;
+
 }  // namespace
 
 class TestEulerianDynamics : public QObject {
@@ -70,7 +77,7 @@ private slots:
         const double ke = extra(r.summary, "kinetic_energy");
         qInfo("benamou-brenier 64^2 x 32: covariance at t = 0.5 off by %.4f; kinetic energy %.4f vs Bures W2^2 %.4f", err, ke, g.w2sq);
         QVERIFY(err < 0.05);
-        QVERIFY(std::abs(ke - g.w2sq) < 0.05 * g.w2sq);
+        QVERIFY(std::abs(ke - g.w2sq) < 5e-3 * g.w2sq);  // observed 9e-4 (tst_eulerian: the grid's bias)
         // mass, positivity, velocities for the glyph layer, the closed-form overlay
         std::vector<double> entropy;
         for (const auto& f : r.frames) {
@@ -84,6 +91,48 @@ private slots:
         const double range = *std::max_element(entropy.begin(), entropy.end()) - *std::min_element(entropy.begin(), entropy.end());
         for (std::size_t k = 1; k + 1 < entropy.size(); ++k)
             QVERIFY2(entropy[k - 1] - 2 * entropy[k] + entropy[k + 1] >= -1e-6 * range, qPrintable(QString("at frame %1").arg(k)));
+        // science.md (16), closed form along the displacement interpolation of Gaussians: with
+        // M_t = (1 - t) I + t A (A the Bures map), Sigma_t = M_t Sigma_0 M_t, so
+        //   E(t) = int rho log rho = E0 - log det M_t,   U2(t) = int rho^2 = U2(0) / det M_t
+        // (the internal energy int rho^m / (m - 1) for m = 2). E0 and U2(0) from the grid's own first
+        // frame (its sampling error cancels); the grid solution then follows the closed form within
+        // the tolerances below, ~10x what this 64^2 x 32 grid achieves (printed).
+        const Eigen::Matrix2d A = g.A;
+        const double h2 = r.frames[0]->density->cellArea();
+        auto u2 = [&](const tl::Frame& f) {
+            double s = 0;
+            for (double v : f.density->values) s += v * v * h2;
+            return s;
+        };
+        const double u20 = u2(*r.frames[0]);
+        double worstE = 0, worstU = 0;
+        for (const auto& f : r.frames) {
+            const double detM = ((1 - f->t) * Eigen::Matrix2d::Identity() + f->t * A).determinant();
+            const double eErr = std::abs(f->metric("entropy") - (entropy[0] - std::log(detM)));
+            const double uErr = std::abs(u2(*f) - u20 / detM) / (u20 / detM);
+            qInfo("t = %.2f: entropy %.6f vs closed form %.6f; int rho^2 %.6f vs %.6f", f->t, f->metric("entropy"),
+                  entropy[0] - std::log(detM), u2(*f), u20 / detM);
+            worstE = std::max(worstE, eErr);
+            worstU = std::max(worstU, uErr);
+        }
+        qInfo("McCann closed forms: worst entropy error %.2e (absolute), int rho^2 %.2e (relative)", worstE, worstU);
+        QVERIFY2(worstE < kEntropyTol, qPrintable(QString::number(worstE)));
+        QVERIFY2(worstU < kU2Tol, qPrintable(QString::number(worstU)));
+        // the check can fail: the blend of the end densities at t = 1/2 is rejected by both
+        tl::Frame blend = *r.frames[2];
+        auto grid = std::make_shared<tl::DensityGrid>(*r.frames[2]->density);
+        for (std::size_t k = 0; k < grid->values.size(); ++k)
+            grid->values[k] = 0.5 * (r.frames.front()->density->values[k] + r.frames.back()->density->values[k]);
+        double blendE = 0;
+        for (double v : grid->values)
+            if (v > 0) blendE += v * h2 * std::log(v);
+        blend.density = grid;
+        const double detMid = (0.5 * Eigen::Matrix2d::Identity() + 0.5 * A).determinant();
+        const double blendEErr = std::abs(blendE - (entropy[0] - std::log(detMid)));
+        const double blendUErr = std::abs(u2(blend) - u20 / detMid) / (u20 / detMid);
+        qInfo("the blend of the ends at t = 1/2 misses by %.3f (entropy), %.1f %% (int rho^2)", blendEErr, 100 * blendUErr);
+        QVERIFY(blendEErr > kEntropyTol);
+        QVERIFY(blendUErr > kU2Tol);
     }
 
     void fieldsRecoveredFromTheMixturePath() {
@@ -106,7 +155,9 @@ private slots:
             const double residual = mid.metric("continuity_residual");
             qInfo("%s: mean off by %.4f, covariance off by %.4f at t = 0.5; kinetic energy there %.4g; continuity residual %.2e", field,
                   (mean - m).norm(), cerr, energy[k], residual);
-            QVERIFY(residual < 0.01);
+            // Both fields solve the discrete continuity equation to the solver's tolerance (observed
+            // 7e-11 and 7e-14 of |d_t rho|): asserted at 1e-9.
+            QVERIFY2(residual < 1e-9, qPrintable(QString::number(residual)));
             QVERIFY((mean - m).norm() < 0.05);
             QVERIFY(cerr < 0.08);
             ++k;

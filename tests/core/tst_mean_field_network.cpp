@@ -221,7 +221,9 @@ private slots:
                 const double eS = (S - f->overlays[0].cov).norm() / f->overlays[0].cov.norm();
                 worstMean = std::max(worstMean, em);
                 worstCov = std::max(worstCov, eS);
-                QVERIFY2(em < 0.03 && eS < 0.03, qPrintable(QString("t = %1: mean %2, covariance %3").arg(f->t).arg(em).arg(eS)));
+                // Integrator level: the particles' own moments follow the closure ODE to ~1e-10 (the
+                // closure starts from the sample's moments); 1e-9 fails on any wrong term of (23).
+                QVERIFY2(em < 1e-9 && eS < 1e-9, qPrintable(QString("t = %1: mean %2, covariance %3").arg(f->t).arg(em).arg(eS)));
                 QCOMPARE(f->velocities.size(), f->positions.size());
             }
             const double l0 = run.frames.front()->metric("loss"), l1 = run.frames.back()->metric("loss");

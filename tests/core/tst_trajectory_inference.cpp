@@ -101,10 +101,13 @@ private slots:
             for (double t : {0.25, 0.75}) {
                 const double err = worstError(frames, flow, t, 1.0);
                 qInfo("%s coupling: worst position error at t = %.2f: %.2e (data scale 1)", coupling, t, err);
-                // exact OT recovers the paths (2 % of the data scale); the entropic plan splits mass
-                // between neighbours (epsilon 0.01: a blur of ~0.07 per coupling), so paths wander by a few times that
-                // (a random pairing would be ~2.7 off: the rotation case)
-                QVERIFY(err < (exact ? 0.02 : 0.4));
+                // exact OT recovers the paths: 6e-7 of the data scale (the interpolation between
+                // exactly paired points; asserted at 10x). The entropic plan splits mass between
+                // neighbours (epsilon 0.01: a blur of ~0.07 per coupling), so paths wander by a few
+                // times that: 0.135 at t = 0.25, 0.29 at t = 0.75 (asserted at 1.5x, far from the
+                // ~2.7 of a random pairing, the rotation case).
+                const double bound = exact ? 6e-6 : (t < 0.5 ? 0.2 : 0.45);
+                QVERIFY2(err < bound, qPrintable(QString("%1 vs bound %2").arg(err).arg(bound)));
             }
             // the snapshots are drawn at their times
             QCOMPARE(frames[2]->markers.size(), std::size_t(1));
