@@ -273,6 +273,12 @@ private slots:
         expectError(make(d + "/fast.gif", 320, 240, 60), {"GIF", "50"});
         expectError(make(d + "/empty.mp4", 0, 240, 10), {"size", "0x240"});
         expectError(make(d + "/huge.gif", 20000, 20, 10), {"size"});
+        // the memory cap: 12 million pixels per frame, any aspect (8192 x 8192 peaked at 4.4 GB)
+        expectError(make(d + "/big.mp4", 8192, 8192, 10), {"big.mp4", "8192x8192", "cap", "12 million", "1.5 GB"});
+        expectError(make(d + "/wide.gif", 8192, 1466, 10), {"cap"});
+        expectError(make(d + "/seq4k/", 4002, 3000, 10), {"cap"});
+        { AnimationWriter atCap((d + "/cap.mp4").toStdString(), 4000, 3000, 10); atCap.cancel(); }
+        { AnimationWriter wide((d + "/wide.mp4").toStdString(), 8000, 1500, 10); wide.cancel(); }
         expectError(make(d + "/missing/m.mp4", 64, 48, 10), {"missing", "does not exist"});
         expectError(make(d + "/missing/seq/", 64, 48, 10), {"missing", "does not exist"});
         QCOMPARE(dirEntries(d), before);

@@ -37,6 +37,13 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kMaxSide = 16384;
+// The memory cap of one animation (issue 18 §4): the frames are streamed to the encoder one at a
+// time, but the offscreen GL buffers, the read-back image, the colour conversion and x264's
+// lookahead and reference frames all scale with the frame (~90 bytes a pixel in all, most of it the
+// renderer's); 8192 x 8192 peaked at 4.36 GB, 4096 x 4096 at 1.8 GB. At most 12 million pixels a
+// frame (4000 x 3000, any aspect), with x264's lookahead shortened for large frames, stays under
+// 1.5 GB peak RSS (README, measured with transportlab-cli render).
+constexpr long long kMaxPixels = 12'000'000;
 constexpr double kMaxFps = 1000;
 constexpr double kMaxGifFps = 50;
 
@@ -414,6 +421,14 @@ struct AnimationWriter::Impl {
             enc->thread_count = 0;
             av_dict_set(&opts, "crf", "20", 0);
             av_dict_set(&opts, "preset", "faster", 0);
+            // x264 keeps rc-lookahead (20 at this preset) + threads frames in flight: ~1.5 bytes a
+            // pixel each. Keep them under ~300 MB for large frames (4K: 8 frames).
+            const double frameMb = 1.5 * width * height / 1e6;
+            if (frameMb * 24 > 300) {  // above ~8 Mpx: 2 threads, sliced (no frame threads), short lookahead
+                const int lookahead = std::clamp(static_cast<int>(100 / frameMb), 1, 20);
+                av_dict_set(&opts, "x264-params", ("rc-lookahead=" + std::to_string(lookahead) + ":sliced-threads=1").c_str(), 0);
+                enc->thread_count = 2;
+            }
         } else {
             enc->pix_fmt = AV_PIX_FMT_PAL8;
             // Frames carry their own palettes: no cropping against the previous frame's indices.
@@ -486,6 +501,10 @@ AnimationWriter::AnimationWriter(const std::string& path, int width, int height,
     if (width < 1 || height < 1 || width > kMaxSide || height > kMaxSide)
         throw Error("cannot write '" + path + "': size " + std::to_string(width) + "x" + std::to_string(height) + " is outside 1.." +
                     std::to_string(kMaxSide) + " pixels per side");
+    if (static_cast<long long>(width) * height > kMaxPixels)
+        throw Error("cannot write '" + path + "': size " + std::to_string(width) + "x" + std::to_string(height) +
+                    " is over the cap of 12 million pixels per frame (e.g. 4000 x 3000; the frame buffers and the encoder would need "
+                    "more than 1.5 GB); render a smaller size");
     if (!std::isfinite(fps) || fps <= 0 || fps > kMaxFps) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%g", fps);
