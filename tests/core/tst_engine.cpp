@@ -416,6 +416,53 @@ private slots:
         QCOMPARE(st.summary.nfe, 400L);  // rk4 (default), 100 steps (default)
     }
 
+    // Reverse SDE vs probability-flow ODE (Prop. 3.3), Gaussian -> Gaussian (the Gaussian score):
+    // rho_t is the law of (1-t) x0 + t x1 with x0 ~ N(m0, S0), x1 ~ N(m1, S1) independent, so
+    // m_t = (1-t) m0 + t m1 and Sigma_t = (1-t)^2 S0 + t^2 S1 for every noise level. At noise 0.3, 1
+    // and 3 (and the ODE), n = 20 000 samples: the covariance at five times within 4 sqrt(3/n)
+    // relative (Frobenius; the sampling error of a 2-D covariance has std <= sqrt((1+d)/n)), the mean
+    // within 4 sigma / sqrt(n) per axis. Without its score drift the noise alone would add
+    // (2t - t^2) * noise * I to the covariance (0.75 I at t = 1/2, noise 1: ~20x the tolerance).
+    void reverseSdeMarginalsAtThreeNoiseLevels() {
+#ifdef TL_SANITIZED
+        const int n = 4000;  // the same code paths; the tolerance follows n
+#else
+        const int n = 20000;
+#endif
+        const std::string nn = std::to_string(n);
+        MatrixXd S0 = MatrixXd::Identity(2, 2), S1(2, 2);
+        S1 << 0.5, 0.2, 0.2, 0.3;
+        VectorXd m0 = VectorXd::Zero(2), m1(2);
+        m1 << 2, -1;
+        std::vector<tl::PanelSpec> panels = {panel("diffusion", {{"sampler", std::string("ode")}, {"integrator", std::string("rk4")}, {"steps", 200LL}})};
+        const std::vector<double> noises = {0.3, 1, 3};
+        for (double noise : noises) panels.push_back(panel("diffusion", {{"sampler", std::string("sde")}, {"noise", noise}, {"steps", 2000LL}, {"seed", 5LL}}));
+        const tl::Scenario s = scenario("gaussian:n=" + nn + ",seed=41", "gaussian:n=" + nn + ",mean=2;-1,cov=0.5;0.2;0.2;0.3,seed=42", 5, panels);
+        auto r = start(s);
+        QVERIFY(r->waitIdle(300s * tltest::kSlowdown));
+        const double covTol = 4 * std::sqrt(3.0 / n);
+        for (std::size_t p = 0; p < panels.size(); ++p) {
+            const tl::PanelStatus st = r->status(p);
+            QVERIFY2(st.state == tl::PanelState::Done, qPrintable(stateText(st)));
+            const auto fr = r->history(p)->snapshot();
+            QCOMPARE(fr.size(), std::size_t(5));
+            double worstCov = 0, worstMean = 0;
+            for (const auto& f : fr) {
+                const double t = f->t;
+                const tl::PointCloud c = tl::frameCloud(*f);
+                const MatrixXd St = (1 - t) * (1 - t) * S0 + t * t * S1;
+                const VectorXd mt = (1 - t) * m0 + t * m1;
+                worstCov = std::max(worstCov, relErr(c.covariance(), St));
+                for (int k = 0; k < 2; ++k) worstMean = std::max(worstMean, std::abs(c.mean()[k] - mt[k]) / std::sqrt(St(k, k) / n));
+            }
+            const QString label = p == 0 ? QString("ODE") : QString("SDE noise %1").arg(noises[p - 1]);
+            qInfo("%s: worst covariance error %.4f (tolerance %.4f), worst mean error %.2f sigma/sqrt(n)", qPrintable(label), worstCov, covTol,
+                  worstMean);
+            QVERIFY2(worstCov < covTol, qPrintable(QString("%1: covariance off by %2").arg(label).arg(worstCov)));
+            QVERIFY2(worstMean < 4, qPrintable(QString("%1: mean off by %2 sigma").arg(label).arg(worstMean)));
+        }
+    }
+
     // diffusion (Prop. 3.3): the probability-flow ODE and the reverse SDE have the same marginals.
     // From the same 800 source samples: at t = 0.5 and 1 the means agree within 4 sqrt(2) sigma / sqrt(n)
     // per axis (two samples' means, each with std sigma / sqrt(n)), covariances within 15 %, and both

@@ -114,7 +114,53 @@ private slots:
         for (int d : {1, 3}) {
             const tl::Measure md = tl::sampleMeasure("barenblatt:m=3,t0=0.5,n=500,dim=" + std::to_string(d));
             QCOMPARE(md.cloud.dim, d);
+            const tl::BarenblattProfile Bd(3, 0.5, 1, d);
+            for (std::size_t i = 0; i < md.cloud.size(); ++i) {
+                double r2 = 0;
+                for (int k = 0; k < d; ++k) r2 += md.cloud.point(i)[k] * md.cloud.point(i)[k];
+                QVERIFY(std::sqrt(r2) <= Bd.radius() + 1e-12);
+            }
         }
+    }
+
+    // science.md §4, (16): rho(x,t) = t^-alpha (C - k |x|^2 t^(-2 alpha/d))_+^(1/(m-1)) with
+    // alpha = d/(d(m-1)+2), k = alpha(m-1)/(2md), typed here from science.md; for m = 2, 3 and
+    // d = 1, 2, 3: mass 1 (radial quadrature), and the profile solves d/dt rho = Laplacian(rho^m)
+    // inside its support (central differences of the radial Laplacian f'' + (d-1)/r f';
+    // observed ~1e-7 relative, asserted 1e-5).
+    void barenblattSolvesThePorousMediumEquation() {
+        for (double m : {2.0, 3.0})
+            for (int d : {1, 2, 3}) {
+                const tl::BarenblattProfile B(m, 0.1, 1, d);
+                const double alpha = d / (d * (m - 1) + 2), k = alpha * (m - 1) / (2 * m * d);
+                QVERIFY(std::abs(B.alpha - alpha) < 1e-15 && std::abs(B.k - k) < 1e-15);
+                // mass: int_0^R rho(r) |S^{d-1}| r^(d-1) dr, |S^0| = 2, |S^1| = 2 pi, |S^2| = 4 pi
+                const double sphere = d == 1 ? 2 : d == 2 ? 2 * M_PI : 4 * M_PI;
+                const int steps = 200000;
+                const double R = B.radius(B.t0), dr = R / steps;
+                double mass = 0;
+                for (int i = 0; i < steps; ++i) {
+                    const double r = (i + 0.5) * dr;
+                    mass += B.density(r * r, B.t0) * sphere * std::pow(r, d - 1) * dr;
+                }
+                QVERIFY2(std::abs(mass - 1) < 1e-6, qPrintable(QString("m %1, d %2: mass %3").arg(m).arg(d).arg(mass, 0, 'g', 10)));
+                // the PDE at radii inside the support
+                auto u = [&](double r, double t) { return std::pow(B.density(r * r, t), m); };
+                double worst = 0;
+                for (double t : {0.2, 0.7})
+                    for (double frac : {0.1, 0.4, 0.7}) {
+                        const double r = frac * B.radius(t), h = 1e-4 * B.radius(t), ht = 1e-5 * t;
+                        const double dt = (B.density(r * r, t + ht) - B.density(r * r, t - ht)) / (2 * ht);
+                        const double f2 = (u(r + h, t) - 2 * u(r, t) + u(r - h, t)) / (h * h);
+                        const double f1 = (u(r + h, t) - u(r - h, t)) / (2 * h);
+                        const double lap = f2 + (d - 1) / r * f1;
+                        worst = std::max(worst, std::abs(dt - lap) / std::max(std::abs(dt), std::abs(lap)));
+                    }
+                qInfo("Barenblatt m = %g, d = %d: mass %.9f, worst relative PDE residual %.1e", m, d, mass, worst);
+                QVERIFY2(worst < 1e-5, qPrintable(QString("m %1, d %2: residual %3").arg(m).arg(d).arg(worst)));
+                // the support radius grows like t^(alpha/d)
+                QVERIFY(std::abs(B.radius(1.1) / B.radius(0.1) - std::pow(11.0, alpha / d)) < 1e-12);
+            }
     }
 
     void heatFromGaussianOnGrid() {
@@ -169,30 +215,55 @@ private slots:
         }
     }
 
+    // The grid flow from a Barenblatt start stays Barenblatt (m = 2 and 3, d = 2): second moment,
+    // L1 distance to the exact profile at t0 + T (observed 0.009 and 0.031), and the support's extent
+    // measured on the grid (below).
+    void porousMediumStaysBarenblatt_data() {
+        QTest::addColumn<double>("m");
+        QTest::addColumn<double>("l1Tol");
+        QTest::newRow("m=2") << 2.0 << 0.05;
+#ifndef TL_SANITIZED  // the same code path as m = 2; Release keeps the full check
+        QTest::newRow("m=3") << 3.0 << 0.05;
+#endif
+    }
     void porousMediumStaysBarenblatt() {
-        const tl::BarenblattProfile B(2, 0.1, 1, 2);
+        QFETCH(double, m);
+        QFETCH(double, l1Tol);
+        const tl::BarenblattProfile B(m, 0.1, 1, 2);
         const double T = 1;
-        const auto frames = runPanel(R"({"source": "barenblatt:m=2,t0=0.1,n=1000", "frames": 3, "duration": 1,
-            "panels": [{"dynamics": "gradient-flow", "energy": "porous-medium", "m": 2}]})");
+        const std::string ms = m == 2 ? "2" : "3";
+        const auto frames = runPanel(R"({"source": "barenblatt:m=)" + ms + R"(,t0=0.1,n=1000", "frames": 3, "duration": 1,
+            "panels": [{"dynamics": "gradient-flow", "energy": "porous-medium", "m": )" + ms + "}]}");
         const tl::Frame& f0 = *frames.front();
         const tl::Frame& f1 = *frames.back();
         const double m0 = f0.metric("cov_xx") + f0.metric("cov_yy"), m1 = f1.metric("cov_xx") + f1.metric("cov_yy");
         const double predicted = m0 * std::pow((B.t0 + T) / B.t0, 2 * B.alpha / 2);
-        qInfo("porous medium: second moment %.5f, predicted %.5f", m1, predicted);
+        qInfo("porous medium m = %g: second moment %.5f, predicted %.5f", m, m1, predicted);
         QVERIFY(std::abs(m1 - predicted) < 0.03 * predicted);
-        // L1 distance to the exact profile at t0 + T
+        // L1 distance to the exact profile at t0 + T; the support radius on the grid
         const tl::DensityGrid& g = *f1.density;
+        const double R = B.radius(B.t0 + T), peak = B.density(0, B.t0 + T);
         double l1 = 0;
         for (int iy = 0; iy < g.cells; ++iy)
             for (int ix = 0; ix < g.cells; ++ix) {
-                const double x = g.center(ix), y = g.center(iy);
-                l1 += std::abs(g.values[static_cast<std::size_t>(iy) * g.cells + ix] - B.density(x * x + y * y, B.t0 + T)) * g.cellArea();
+                const double x = g.center(ix), y = g.center(iy), v = g.values[static_cast<std::size_t>(iy) * g.cells + ix];
+                l1 += std::abs(v - B.density(x * x + y * y, B.t0 + T)) * g.cellArea();
             }
-        qInfo("porous medium: L1 distance to Barenblatt %.4f", l1);
-        QVERIFY(l1 < 0.05);
+        qInfo("porous medium m = %g: L1 distance to Barenblatt %.4f", m, l1);
+        QVERIFY(l1 < l1Tol);
+        // the support on the grid: the farthest cell centre above 10 % of the exact peak, against the
+        // exact level set R sqrt(1 - 0.1^(m-1)) within one cell (observed 0.012 and 0.006: 0.2 and 0.1
+        // cells). Lower levels see the entropic blur of the sharp edge (~sqrt(epsilon), one cell).
+        double reach = 0;
+        for (int iy = 0; iy < g.cells; ++iy)
+            for (int ix = 0; ix < g.cells; ++ix)
+                if (g.values[static_cast<std::size_t>(iy) * g.cells + ix] > 0.1 * peak) reach = std::max(reach, std::hypot(g.center(ix), g.center(iy)));
+        const double level = R * std::sqrt(1 - std::pow(0.1, m - 1));
+        qInfo("porous medium m = %g: radius of the 10 %% level on the grid %.4f, exact %.4f (support R %.4f, cell %.4f)", m, reach, level, R, g.h());
+        QVERIFY2(std::abs(reach - level) < g.h(), qPrintable(QString("level radius %1 vs %2").arg(reach).arg(level)));
         // the support overlay follows R(t0 + t)
         QCOMPARE(f1.overlays.size(), std::size_t(1));
-        QVERIFY(std::abs(2 * std::sqrt(f1.overlays[0].cov(0, 0)) - B.radius(B.t0 + T)) < 1e-12);
+        QVERIFY(std::abs(2 * std::sqrt(f1.overlays[0].cov(0, 0)) - R) < 1e-12);
     }
 
     void crowdRespectsCongestion() {
