@@ -33,7 +33,7 @@
 namespace tltest {
 
 #ifdef TL_SANITIZED
-constexpr int kSlowdown = 4;  // ASan + UBSan build (scripts/asan.sh): everything runs several times slower
+constexpr int kSlowdown = 4;  // ASan + UBSan (scripts/asan.sh) or TSan (tsan.sh) build: everything runs several times slower
 #else
 constexpr int kSlowdown = 1;
 #endif
