@@ -1,6 +1,6 @@
 #include "widgets/measure_picker.h"
+#include "widgets/retire_widget.h"
 
-#include <QApplication>
 #include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
@@ -97,26 +97,19 @@ QString MeasurePicker::error() const { return d_->error; }
 // setSpec runs inside a field's own editingFinished, emitted from QLineEdit::focusOutEvent (a field
 // edited, then the focus moved: commit -> specChanged -> the window's new scenario -> setSpec), and a
 // synchronous QFormLayout::removeRow deleted that field there; focusOutEvent then went on in freed
-// memory (the monkey's SIGSEGV in QWidget::focusOutEvent, issue 18). The old rows are silenced,
-// unfocused, hidden and left to the event loop to delete.
+// memory (the monkey's SIGSEGV in QWidget::focusOutEvent, issue 18). The old rows go by the event
+// loop (retire_widget.h).
 void MeasurePicker::rebuildKeys(const QString& kind) {
     if (kind == d_->fieldsKind && !d_->fields.empty()) {
         for (auto& [name, field] : d_->fields) field->clear();
         return;
     }
-    QWidget* focus = QApplication::focusWidget();
     while (d_->keys->rowCount() > 0) {
         const QFormLayout::TakeRowResult row = d_->keys->takeRow(0);
         for (QLayoutItem* item : {row.labelItem, row.fieldItem}) {
             if (!item) continue;
-            if (QWidget* w = item->widget()) {
-                w->blockSignals(true);
-                for (QObject* o : w->findChildren<QObject*>()) o->blockSignals(true);
-                if (focus && (w == focus || w->isAncestorOf(focus))) focus->clearFocus();
-                w->hide();
-                w->deleteLater();
-            }
-            delete item;  // the layout item only; its widget goes with deleteLater
+            if (QWidget* w = item->widget()) retireWidget(w);
+            delete item;  // the layout item only; its widget goes by the event loop
         }
     }
     d_->fields.clear();

@@ -1,4 +1,5 @@
 #include "widgets/scenario_dock.h"
+#include "widgets/retire_widget.h"
 
 #include <QApplication>
 #include <QComboBox>
@@ -109,21 +110,12 @@ void ScenarioDock::showScenario(const Scenario& s) {
                     (s.description.empty() ? QString() : "<br>" + QString::fromStdString(s.description).toHtmlEscaped()));
 }
 
-// The old forms go, but not at once: showPanels is often called from inside a signal of one of
-// their own widgets (a title's editingFinished, emitted from QLineEdit::focusOutEvent; a combo box's
-// currentTextChanged; a spin box's valueChanged), and deleting that widget there returned into a
-// destroyed object (the monkey's SIGSEGV in focusOutEvent, issue 18). So: silence the old widgets
-// (their signals would name panels that no longer exist), move the focus out of them, hide them and
-// let the event loop delete them.
+// The old forms go by the event loop (retire_widget.h): showPanels is often called from inside a
+// signal of one of their own widgets (a title's editingFinished, a combo box's currentTextChanged).
 void ScenarioDock::retireEditors() {
-    QWidget* focus = QApplication::focusWidget();
     for (auto& e : editors_) {
-        for (QObject* o : e.box->findChildren<QObject*>()) o->blockSignals(true);
-        e.box->blockSignals(true);
-        if (focus && e.box->isAncestorOf(focus)) focus->clearFocus();
         editorsLayout_->removeWidget(e.box);
-        e.box->hide();
-        e.box->deleteLater();
+        retireWidget(e.box);
     }
     editors_.clear();
 }
