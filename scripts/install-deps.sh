@@ -11,7 +11,7 @@ PKGS=(
   xvfb xauth x11-utils libxcb1-dev xdotool
   clang libclang-rt-14-dev llvm
   python3 python3-numpy python3-pot python3-vtk9
-  parallel
+  parallel slurm-wlm munge
 )
 
 missing=()

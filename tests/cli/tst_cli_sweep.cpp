@@ -378,6 +378,59 @@ private slots:
         QCOMPARE(readAll(dir + "/merged.csv"), readAll(dir + "/once.csv"));
     }
 
+    // Slurm for real: a single-node cluster (tests/cli/slurm_cluster.sh: munged, slurmctld and slurmd from
+    // a slurm.conf generated in a temporary folder, own munge key, free ports; torn down after), the
+    // emitted sweep.slurm submitted with `sbatch --wait` as HOW.txt says, then --merge: the merged table
+    // equals the local one-shot sweep's, value for value (byte for byte). Where the cluster cannot start
+    // (not root, a container without the daemons) the reason is the skip, or the failure under
+    // TL_REQUIRE_ALL=1.
+    void slurmRunsTheEmittedArray() {
+        const QString bash = QStandardPaths::findExecutable("bash");
+        if (bash.isEmpty()) TL_REQUIRE_OR_SKIP("no bash: the Slurm cluster is not started");
+        const QString cluster = freshDir() + "/cluster";
+        const QString script = QStringLiteral(TL_SOURCE_DIR "/tests/cli/slurm_cluster.sh");
+        struct Teardown {
+            QString bash, script, dir;
+            ~Teardown() { QProcess::execute(bash, {script, "stop", dir}); }
+        } teardown{bash, script, cluster};
+        QProcess start;
+        start.start(bash, {script, "start", cluster});
+        QVERIFY(start.waitForFinished(60000));
+        if (start.exitStatus() != QProcess::NormalExit || start.exitCode() != 0)
+            TL_REQUIRE_OR_SKIP("no single-node Slurm cluster: " + QString::fromUtf8(start.readAllStandardError()).trimmed());
+        const QString conf = QString::fromUtf8(start.readAllStandardOutput()).trimmed().section('=', 1);
+        QVERIFY2(QFile::exists(conf), qPrintable(conf));
+
+        const QString dir = freshDir();
+        const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=60,seed=5", "frames": 5, "duration": 0.5,
+            "panels": [{"dynamics": "interacting-particles", "steps": 40}]})");
+        const QString jobs = dir + "/jobs";
+        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:3", "--metric", "mean_radius", "--emit-jobs", jobs, "--out", dir + "/merged.csv"}));
+        QVERIFY(readAll(jobs + "/HOW.txt").contains("sbatch sweep.slurm"));
+        const QString sbatch = QStandardPaths::findExecutable("sbatch");
+        QVERIFY2(!sbatch.isEmpty(), "slurm_cluster.sh started a cluster but sbatch is not on PATH");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("SLURM_CONF", conf);
+        env.insert("TRANSPORTLAB_CLI", QStringLiteral(TL_CLI_PATH));
+        p.setProcessEnvironment(env);
+        p.setWorkingDirectory(jobs);
+        p.start(sbatch, {"--wait", "--export=ALL", "sweep.slurm"});
+        QVERIFY(p.waitForFinished(180000 * kSlowdown));
+        QString outputs;
+        for (const QString& f : QDir(jobs).entryList({"slurm-*.out"})) outputs += f + ": " + QString::fromUtf8(readAll(jobs + "/" + f)) + "\n";
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                 qPrintable(QString::fromUtf8(p.readAllStandardError()) + outputs));
+        QVERIFY2(QString::fromUtf8(p.readAllStandardOutput()).startsWith("Submitted batch job"), qPrintable(outputs));
+        QCOMPARE(QDir(jobs).entryList({"slurm-*.out"}).size(), 3);  // one per array task: Slurm ran them
+        QStringList parts;
+        for (int i = 0; i < 3; ++i) parts << QString("%1/part_%2.csv").arg(jobs).arg(i, 3, 10, QChar('0'));
+        for (const QString& f : parts) QVERIFY2(QFile::exists(f), qPrintable(f + "\n" + outputs));
+        checkOk(runCli(QStringList{"sweep", "--merge", dir + "/merged.csv"} + parts));
+        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:3", "--metric", "mean_radius", "--out", dir + "/once.csv", "--threads", "1"}));
+        QCOMPARE(readAll(dir + "/merged.csv"), readAll(dir + "/once.csv"));
+    }
+
     // --merge of two parts (given in reverse order) equals the one-shot sweep byte for byte; with --png.
     void mergeTwoPartsEqualsOneShot() {
         const QString dir = freshDir();
