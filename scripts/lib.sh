@@ -10,6 +10,11 @@ if command -v ccache >/dev/null 2>&1; then
   # Precompiled headers and ccache: the PCH's timestamps and __TIME__ must not defeat the cache.
   export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
   export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+  # A clean clone in another folder hits the cache too: paths under the checkout are hashed relative
+  # to it, and the working directory is not hashed (debug info may then name the first clone's
+  # folder). Objects whose command line holds an absolute path (the tests' -DTL_SOURCE_DIR, Qt
+  # Test's own -DQT_TESTCASE_SOURCEDIR) still compile again in a new folder.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 # A build folder configured with another generator cannot be reused: start it again.
 tl_fresh_if_generator_changed() {
