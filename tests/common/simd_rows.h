@@ -26,6 +26,15 @@ inline void simdRows() {
     }
 }
 
+// Whether this is the first row (the CPU's best target). Sanitized builds (TL_SANITIZED) run the long
+// convergence checks, the same kernels for 10^4 iterations and more, on that row only: every row still
+// runs every other check, which reaches each target's loops and tails.
+inline bool onBestSimdRow() {
+    QFETCH_GLOBAL(QString, simd);
+    const auto targets = tl::simd::cpuTargets();
+    return !targets.empty() && simd.toStdString() == targets.front();
+}
+
 // Forces this row's target; fails the test function if the kernels would run elsewhere.
 inline void useSimdRow() {
     QFETCH_GLOBAL(QString, simd);

@@ -34,9 +34,17 @@ namespace tltest {
 
 #ifdef TL_SANITIZED
 constexpr int kSlowdown = 4;  // ASan + UBSan (scripts/asan.sh) or TSan (tsan.sh) build: everything runs several times slower
+constexpr bool kSanitized = true;  // numerics-heavy tests take smaller problems (same code paths; Release keeps the full checks)
 #else
 constexpr int kSlowdown = 1;
+constexpr bool kSanitized = false;
 #endif
+
+// Numerics-heavy tests take smaller problems (coarser grids, fewer frames, fewer SIMD rows for the
+// longest convergence runs) in sanitized builds, or in any build with TL_TEST_SMALL=1 (to check
+// that the small sizes still pass their bounds without an ASan build). The code paths stay the
+// same; Release runs the full problems.
+inline bool smallProblems() { return kSanitized || qEnvironmentVariableIntValue("TL_TEST_SMALL") == 1; }
 
 // What a finished process left: exit code (-1: did not start or timed out, see err; -2: crashed, e.g.
 // abort()), its stdout and stderr, and the wall time in milliseconds.

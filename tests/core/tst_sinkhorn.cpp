@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "simd_rows.h"
+#include "test_support.h"
 #include "measure/point_cloud.h"
 #include "ot/exact.h"
 #include "ot/sinkhorn.h"
@@ -180,9 +181,13 @@ private slots:
     // times max C); at eps = 0.001 (1e-3 of the cost scale) it is within 1e-4 relative of W2^2
     // (observed 4e-6: the gap closes like exp(-gap/eps) for a discrete problem).
     // The entropic value OT_eps (dual objective) is >= <pi, C> since KL >= 0.
+    // Sanitized builds: eps = 1e-3 (33 000 iterations) on the best target's row only (simd_rows.h).
     void costDecreasesToExact() {
+        const bool full = !tltest::smallProblems() || tltest::onBestSimdRow();
+        std::vector<double> epsilons{1.0, 0.1, 0.01};
+        if (full) epsilons.push_back(0.001);
         double prev = INFINITY;
-        for (double eps : {1.0, 0.1, 0.01, 0.001}) {
+        for (double eps : epsilons) {
             tl::SinkhornOptions o;
             o.epsilon = eps;
             o.tolerance = 1e-7;
@@ -195,7 +200,7 @@ private slots:
             QVERIFY(r.dualObjective >= r.cost - slack);
             prev = r.cost;
         }
-        QVERIFY2(prev - exact_ < 1e-4 * exact_, qPrintable(QString("%1 vs exact %2").arg(prev).arg(exact_)));
+        if (full) QVERIFY2(prev - exact_ < 1e-4 * exact_, qPrintable(QString("%1 vs exact %2").arg(prev).arg(exact_)));
     }
 
     // eps -> infinity: pi -> a (x) b, so <pi, C> -> sum a_i b_j C_ij; the deviation is
@@ -216,21 +221,24 @@ private slots:
     // 1e-4 keep it to ~26000 iterations: at this eps Sinkhorn's convergence is slow, sublinear
     // here, not a defect); the cost is then within 1e-3 relative of the exact optimum (observed
     // 2.5e-5; the marginal error moves it by at most 1e-4 * max C / W2^2 ~ 1e-3).
+    // Sanitized builds, rows other than the best target's: tolerance 1e-3 (fewer iterations, the same
+    // log-domain updates at the same eps), so the cost bound is 1e-2.
     void stableAtTinyEpsilon() {
+        const bool full = !tltest::smallProblems() || tltest::onBestSimdRow();
         tl::Rng rng(8);
         const PointCloud x = gaussianCloud(2, 60, rng, false, 0.0), y = gaussianCloud(2, 60, rng, false, 1.0);
         const double mc = maxCost(x, y), ex = tl::solveExact(x, y).cost;
         tl::SinkhornOptions o;
         o.epsilon = 1e-4 * mc;
-        o.tolerance = 1e-4;
+        o.tolerance = full ? 1e-4 : 1e-3;
         const auto r = tl::sinkhorn(x, y, o);
         qInfo("eps %g: %d iterations, cost %.10g, exact %.10g", o.epsilon, r.iterations, r.cost, ex);
         STATUS_IS(r, Converged);
         QVERIFY(std::isfinite(r.cost) && std::isfinite(r.dualObjective));
         for (double v : r.f) QVERIFY(std::isfinite(v));
         for (double v : r.g) QVERIFY(std::isfinite(v));
-        QVERIFY(r.marginalError < 1e-4);
-        QVERIFY2(std::abs(r.cost - ex) < 1e-3 * ex, qPrintable(QString("%1 vs %2").arg(r.cost).arg(ex)));
+        QVERIFY(r.marginalError < o.tolerance);
+        QVERIFY2(std::abs(r.cost - ex) < 10 * o.tolerance * ex, qPrintable(QString("%1 vs %2").arg(r.cost).arg(ex)));
     }
 
     // The engine's cost (a fused softmax pass) equals <pi, C> summed over the explicit plan, and
