@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gradient_flows/grid_kernels.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -10,17 +11,7 @@ namespace tl::gf {
 
 namespace {
 
-// y[0..n) += a * x[0..n): the inner loop of both passes. Compiled for AVX-512, AVX2 and the
-// baseline, chosen at load time (GCC function multi-versioning). Not under the sanitizers: their
-// instrumented ifunc resolver runs before the runtime is set up and crashes at load.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define TL_MULTIVERSION
-#else
-#define TL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-TL_MULTIVERSION void axpy(double* __restrict y, const double* __restrict x, double a, int n) {
-    for (int i = 0; i < n; ++i) y[i] += a * x[i];
-}
+using kernels::axpy;  // the inner loop of both convolution passes (grid_kernels.h)
 
 void blur121(std::vector<double>& v, int n) {
     std::vector<double> t(v.size());

@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/rng.h"
+#include "util/simd.h"
 #include "test_support.h"
 
 #include <QTemporaryDir>
@@ -82,7 +83,19 @@ std::vector<double> radii(const tl::Frame& f) {
 class TestGradientFlows : public QObject {
     Q_OBJECT
 private slots:
+    // Once per SIMD target of this CPU (the passes' axpy is a Highway kernel, grid_kernels.h); odd
+    // sizes reach the vector loops' scalar tails.
+    void convolutionMatchesDenseReference_data() {
+        QTest::addColumn<QString>("simd");
+        for (const auto& t : tl::simd::cpuTargets()) QTest::newRow(t.c_str()) << QString::fromStdString(t);
+    }
     void convolutionMatchesDenseReference() {
+        QFETCH(QString, simd);
+        tl::simd::forceTargetForTest(simd.toStdString());
+        struct Restore {
+            ~Restore() { tl::simd::forceTargetForTest(""); }
+        } restore;
+        QCOMPARE(QString::fromStdString(tl::simd::activeTarget()), simd);
         for (int n : {8, 33, 64}) {
             const double h = 8.0 / n;
             for (double eps : {0.2 * h * h, 3 * h * h, 50 * h * h}) {
