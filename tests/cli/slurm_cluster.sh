@@ -81,7 +81,9 @@ munged --force --socket="$sock" --key-file="$key" --pid-file="$dir/munged.pid" \
   --log-file="$dir/munged.log" --seed-file="$dir/munge/seed" >/dev/null 2>&1 ||
   fail "munged would not start: $(tail -n 2 "$dir/munged.log" 2>/dev/null | tr '\n' ' ')"
 
-ctl_port=$(free_port) && node_port=$(free_port) || fail "no free TCP port"
+ctl_port=$(free_port) || fail "no free TCP port"
+node_port=$ctl_port
+while [ "$node_port" = "$ctl_port" ]; do node_port=$(free_port) || fail "no free TCP port"; done
 cpus=$(nproc)
 cat >"$dir/slurm.conf" <<EOF
 ClusterName=transportlab-test
