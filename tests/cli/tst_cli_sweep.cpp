@@ -114,6 +114,17 @@ private:
         QCOMPARE(dirEntries(dir), before);
     }
 
+    // The engines' common start: a 60-particle scenario in dir, its sweep of b over 0.5..2 (count values)
+    // emitted as jobs to dir/jobs, merging to dir/merged.csv. Returns {scenario, jobs folder}.
+    std::pair<QString, QString> emitParticleSweep(const QString& dir, int count) {
+        const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=60,seed=5", "frames": 5, "duration": 0.5,
+            "panels": [{"dynamics": "interacting-particles", "steps": 40}]})");
+        const QString jobs = dir + "/jobs";
+        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", QString("b=0.5:2:%1").arg(count), "--metric", "mean_radius", "--emit-jobs", jobs,
+                        "--out", dir + "/merged.csv"}));
+        return {scenario, jobs};
+    }
+
 private slots:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
@@ -356,10 +367,7 @@ private slots:
         const QString parallel = QStandardPaths::findExecutable("parallel");
         if (parallel.isEmpty()) TL_REQUIRE_OR_SKIP("GNU parallel is not installed; scripts/install-deps.sh installs it");
         const QString dir = freshDir();
-        const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=60,seed=5", "frames": 5, "duration": 0.5,
-            "panels": [{"dynamics": "interacting-particles", "steps": 40}]})");
-        const QString jobs = dir + "/jobs";
-        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:5", "--metric", "mean_radius", "--emit-jobs", jobs, "--out", dir + "/merged.csv"}));
+        const auto [scenario, jobs] = emitParticleSweep(dir, 5);
         QVERIFY(readAll(jobs + "/HOW.txt").contains("parallel --halt now,fail=1 < commands.txt"));
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -402,10 +410,7 @@ private slots:
         QVERIFY2(QFile::exists(conf), qPrintable(conf));
 
         const QString dir = freshDir();
-        const QString scenario = writeScenario(dir, R"({"source": "gaussian:n=60,seed=5", "frames": 5, "duration": 0.5,
-            "panels": [{"dynamics": "interacting-particles", "steps": 40}]})");
-        const QString jobs = dir + "/jobs";
-        checkOk(runCli({"sweep", scenario, "--panel", "0", "--vary", "b=0.5:2:3", "--metric", "mean_radius", "--emit-jobs", jobs, "--out", dir + "/merged.csv"}));
+        const auto [scenario, jobs] = emitParticleSweep(dir, 3);
         QVERIFY(readAll(jobs + "/HOW.txt").contains("sbatch sweep.slurm"));
         const QString sbatch = QStandardPaths::findExecutable("sbatch");
         QVERIFY2(!sbatch.isEmpty(), "slurm_cluster.sh started a cluster but sbatch is not on PATH");
